@@ -1,0 +1,57 @@
+# wharf — build, test and demo targets. Run `make help` for the list.
+
+SHELL := /usr/bin/env bash -o pipefail
+.SHELLFLAGS := -ec
+
+VERSION ?= 0.1.0
+IMG ?= ghcr.io/wharf-dev/wharf:v$(VERSION)
+BIN := $(CURDIR)/bin
+TOOLS_BIN := $(BIN)/tools
+export KUBEBUILDER_ASSETS ?= $(TOOLS_BIN)
+GO ?= go
+CONTROLLER_GEN := $(GO) tool controller-gen
+
+.PHONY: help
+help: ## Show the targets.
+	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: ## Regenerate the CRD and RBAC from the Go markers.
+	$(CONTROLLER_GEN) rbac:roleName=wharf-manager crd paths="./api/..." paths="./controllers/..." \
+		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+
+.PHONY: generate
+generate: ## Regenerate deepcopy code.
+	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths="./api/..."
+
+.PHONY: fmt
+fmt: ## go fmt.
+	$(GO) fmt ./...
+
+.PHONY: vet
+vet: ## go vet.
+	$(GO) vet ./...
+
+.PHONY: build
+build: ## Build bin/manager.
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN)/manager ./cmd
+
+.PHONY: envtest
+envtest: ## Build the control-plane binaries (apiserver, etcd, controller-manager, scheduler, kwok, coredns, kubectl) into bin/tools.
+	bash hack/tools.sh
+
+##@ Test
+
+.PHONY: test
+test: envtest vet ## Everything CI runs: unit, envtest and end-to-end tests.
+	$(GO) test -count=1 -timeout 60m ./...
+
+.PHONY: test-unit
+test-unit: ## Pure unit and golden tests only.
+	$(GO) test -count=1 -short ./...
+
+.PHONY: demo
+demo: envtest build ## Start a local cluster, run the operator, apply the sample and show the result.
+	bash hack/demo.sh

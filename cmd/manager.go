@@ -1,0 +1,112 @@
+package main
+
+import (
+	"crypto/tls"
+	"flag"
+	"fmt"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client/config"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/wharf-dev/wharf/controllers"
+)
+
+type managerFlags struct {
+	metricsAddr   string
+	metricsSecure bool
+	probeAddr     string
+	leaderElect   bool
+	leaderElectNS string
+	enableHTTP2   bool
+	zap           zap.Options
+}
+
+func parseManagerFlags(args []string) (*managerFlags, error) {
+	f := &managerFlags{}
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	config.RegisterFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `Usage: manager [flags]
+       manager render -f FILE
+       manager version
+
+wharf manages CoreDNS, Traefik and ServiceLB from the ClusterNetworking
+resource named "cluster". The cluster is reached through --kubeconfig, the
+KUBECONFIG variable, or the in-cluster service account.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&f.metricsAddr, "metrics-bind-address", "0",
+		`Address the metrics endpoint binds to, such as ":8443" (HTTPS) or ":8080" (HTTP, with --metrics-secure=false). "0" turns metrics off.`)
+	fs.BoolVar(&f.metricsSecure, "metrics-secure", true,
+		"Serve metrics over HTTPS and require callers to be authenticated and authorized (TokenReview and SubjectAccessReview for GET /metrics).")
+	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081",
+		`Address the /healthz and /readyz probes bind to. "0" turns them off.`)
+	fs.BoolVar(&f.leaderElect, "leader-elect", false,
+		"Elect a leader with a Lease so that only one of several replicas reconciles at a time.")
+	fs.StringVar(&f.leaderElectNS, "leader-election-namespace", "",
+		"Namespace of the leader election Lease. Empty: the namespace the manager runs in.")
+	fs.BoolVar(&f.enableHTTP2, "enable-http2", false,
+		"Allow HTTP/2 on the metrics server. Off by default against HTTP/2 stream attacks (CVE-2023-44487).")
+	f.zap.BindFlags(fs)
+	return f, fs.Parse(args)
+}
+
+func runManager(args []string) error {
+	f, err := parseManagerFlags(args)
+	if err != nil {
+		if err == flag.ErrHelp {
+			return nil
+		}
+		return err
+	}
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&f.zap)))
+	log := ctrl.Log.WithName("setup")
+
+	restConfig, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("find the cluster: %w", err)
+	}
+	var tlsOpts []func(*tls.Config)
+	if !f.enableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	metricsOpts := metricsserver.Options{BindAddress: f.metricsAddr, SecureServing: f.metricsSecure, TLSOpts: tlsOpts}
+	if f.metricsSecure {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
+		Scheme:                        controllers.NewScheme(),
+		Metrics:                       metricsOpts,
+		HealthProbeBindAddress:        f.probeAddr,
+		LeaderElection:                f.leaderElect,
+		LeaderElectionID:              "wharf.networking.wharf.dev",
+		LeaderElectionNamespace:       f.leaderElectNS,
+		LeaderElectionReleaseOnCancel: true,
+		Cache:                         controllers.CacheOptions(),
+		Client:                        controllers.ClientOptions(),
+	})
+	if err != nil {
+		return fmt.Errorf("create the manager: %w", err)
+	}
+	if err := controllers.Setup(mgr); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return fmt.Errorf("add the health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return fmt.Errorf("add the ready check: %w", err)
+	}
+	log.Info("starting wharf", "version", version, "leaderElection", f.leaderElect)
+	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		return fmt.Errorf("run the manager: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,219 @@
+// Package clusternetworking holds the reconciler of the ClusterNetworking
+// resource. It is thin: for each component it renders, applies, prunes and
+// observes, collecting errors so one component's failure does not stop the
+// others, and writes status once at the end.
+package clusternetworking
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	"github.com/wharf-dev/wharf/api/v1alpha1"
+	"github.com/wharf-dev/wharf/controllers/component"
+	"github.com/wharf-dev/wharf/internal/apply"
+)
+
+// StatusFieldManager is the field manager status is applied with.
+const StatusFieldManager = "wharf-status"
+
+// requeueWhileProgressing bounds how long a component that is not ready
+// yet waits for an event before it is looked at again.
+const requeueWhileProgressing = 30 * time.Second
+
+// Reconciler reconciles the ClusterNetworking named "cluster".
+type Reconciler struct {
+	Client     client.Client
+	Applier    *apply.Applier
+	Components []component.Component
+}
+
+// +kubebuilder:rbac:groups=networking.wharf.dev,resources=clusternetworkings,verbs=get;list;watch
+// +kubebuilder:rbac:groups=networking.wharf.dev,resources=clusternetworkings/status,verbs=get;update;patch
+
+// Reconcile brings the cluster's add-ons to what the ClusterNetworking
+// declares and reports the result in its status.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	cn := &v1alpha1.ClusterNetworking{}
+	if err := r.Client.Get(ctx, req.NamespacedName, cn); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !cn.DeletionTimestamp.IsZero() {
+		// Owner references let the garbage collector remove what was applied.
+		return ctrl.Result{}, nil
+	}
+	s := newStatusBuilder(cn)
+	defer func() {
+		if err := r.writeStatus(ctx, cn, s.build()); err != nil {
+			retErr = errors.Join(retErr, err)
+		}
+	}()
+
+	var errs []error
+	for _, c := range r.Components {
+		if err := r.reconcileComponent(ctx, cn, c, s); err != nil {
+			if _, stalled := component.AsStalled(err); !stalled {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return ctrl.Result{}, err
+	}
+	if !s.allReady() && !s.anyStalled() {
+		return ctrl.Result{RequeueAfter: requeueWhileProgressing}, nil
+	}
+	return ctrl.Result{}, nil
+}
+
+// reconcileComponent runs one component's phases: render, apply, prune,
+// observe. Whatever happens, it records the component's inventory and
+// condition in s.
+func (r *Reconciler) reconcileComponent(ctx context.Context, cn *v1alpha1.ClusterNetworking, c component.Component, s *statusBuilder) error {
+	log := ctrl.LoggerFrom(ctx).WithValues("component", c.Name())
+	old := apply.OfComponent(cn.Status.Inventory, c.Name())
+	if !c.Enabled(cn) {
+		return r.disable(ctx, cn, c, old, s)
+	}
+	objs, err := c.Render(ctx, cn)
+	if err != nil {
+		s.keepInventory(old)
+		s.fail(c, "RenderFailed", err)
+		log.Error(err, "render failed; objects in the cluster are left as they are")
+		return err
+	}
+	applied, err := r.applyAll(ctx, cn, c, objs)
+	if err != nil {
+		// Keep the old inventory too: nothing is pruned after a failed apply.
+		s.keepInventory(old)
+		s.keepInventory(applied)
+		s.fail(c, "ApplyFailed", err)
+		return err
+	}
+	s.keepInventory(applied)
+	if err := r.prune(ctx, c, apply.Stale(old, applied), s); err != nil {
+		s.fail(c, "PruneFailed", err)
+		return err
+	}
+	health, err := c.Observe(ctx, cn, &s.status)
+	if err != nil {
+		s.fail(c, "ObserveFailed", err)
+		return err
+	}
+	s.setHealth(c, health)
+	return nil
+}
+
+func (r *Reconciler) disable(ctx context.Context, cn *v1alpha1.ClusterNetworking, c component.Component, old []v1alpha1.InventoryEntry, s *statusBuilder) error {
+	if d, ok := c.(component.Disabler); ok {
+		if err := d.Disable(ctx, cn, &s.status); err != nil {
+			s.keepInventory(old)
+			s.fail(c, "CleanupFailed", err)
+			return err
+		}
+	}
+	if err := r.prune(ctx, c, old, s); err != nil {
+		s.fail(c, "PruneFailed", err)
+		return err
+	}
+	s.setHealth(c, component.Health{Ready: true, Reason: v1alpha1.ReasonDisabled, Message: c.Name() + " is disabled"})
+	return nil
+}
+
+// applyAll marks and applies objs in order and returns the inventory of
+// what was applied, also when it stops at an error.
+func (r *Reconciler) applyAll(ctx context.Context, cn *v1alpha1.ClusterNetworking, c component.Component, objs []*unstructured.Unstructured) ([]v1alpha1.InventoryEntry, error) {
+	owner := &apply.Owner{GVK: v1alpha1.GroupVersion.WithKind("ClusterNetworking"), Name: cn.Name, UID: cn.UID}
+	entries := make([]v1alpha1.InventoryEntry, 0, len(objs))
+	for _, obj := range objs {
+		apply.Mark(obj, c.Name(), owner, keepWithoutOwner(obj))
+		if _, err := r.Applier.Apply(ctx, obj); err != nil {
+			return entries, err
+		}
+		entries = append(entries, apply.Entry(c.Name(), obj))
+	}
+	return entries, nil
+}
+
+// prune deletes stale objects, except those the component holds back,
+// which stay in the inventory.
+func (r *Reconciler) prune(ctx context.Context, c component.Component, stale []v1alpha1.InventoryEntry, s *statusBuilder) error {
+	if len(stale) == 0 {
+		return nil
+	}
+	if f, ok := c.(component.PruneFilter); ok {
+		prune, keep, err := f.FilterPrune(ctx, stale)
+		if err != nil {
+			s.keepInventory(stale)
+			return err
+		}
+		s.keepInventory(keep)
+		stale = prune
+	}
+	if err := r.Applier.Prune(ctx, stale); err != nil {
+		s.keepInventory(stale)
+		return err
+	}
+	return nil
+}
+
+// keepWithoutOwner reports whether obj must outlive the ClusterNetworking:
+// CustomResourceDefinitions carry users' resources, so the garbage collector
+// must never remove them with it.
+func keepWithoutOwner(obj *unstructured.Unstructured) bool {
+	return obj.GetKind() == "CustomResourceDefinition"
+}
+
+// SetupWithManager registers the reconciler: it watches the resource, the
+// objects it owns (metadata only, to revert hand edits and follow
+// readiness), and whatever the components ask for.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	b := ctrl.NewControllerManagedBy(mgr).
+		Named("clusternetworking").
+		For(&v1alpha1.ClusterNetworking{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
+		Owns(&appsv1.Deployment{}).
+		Owns(&corev1.Service{})
+	for _, gvk := range ownedMetadataKinds {
+		b = b.Watches(metadataOf(gvk), handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(),
+			&v1alpha1.ClusterNetworking{}, handler.OnlyControllerOwner()), builder.OnlyMetadata)
+	}
+	for _, c := range r.Components {
+		if w, ok := c.(component.Watcher); ok {
+			b = w.SetupWatches(b)
+		}
+	}
+	return b.Complete(r)
+}
+
+// ownedMetadataKinds are the kinds wharf applies whose content it does not
+// need to read from a cache, only to notice changes to.
+var ownedMetadataKinds = []schema.GroupVersionKind{
+	corev1.SchemeGroupVersion.WithKind("ConfigMap"),
+	corev1.SchemeGroupVersion.WithKind("Secret"),
+	corev1.SchemeGroupVersion.WithKind("ServiceAccount"),
+	rbacv1.SchemeGroupVersion.WithKind("ClusterRole"),
+	rbacv1.SchemeGroupVersion.WithKind("ClusterRoleBinding"),
+	networkingv1.SchemeGroupVersion.WithKind("IngressClass"),
+	policyv1.SchemeGroupVersion.WithKind("PodDisruptionBudget"),
+}
+
+func metadataOf(gvk schema.GroupVersionKind) client.Object {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(gvk)
+	return m
+}

@@ -1,0 +1,96 @@
+// Package component defines what the ClusterNetworking reconciler needs
+// from each add-on it manages (CoreDNS, Traefik, ServiceLB): rendering the
+// desired objects, and observing their health afterwards.
+package component
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+
+	"github.com/wharf-dev/wharf/api/v1alpha1"
+)
+
+// Component is one add-on managed from the ClusterNetworking resource.
+type Component interface {
+	// Name is the component's name in the inventory: coredns, traefik or servicelb.
+	Name() string
+	// ConditionType is the status condition the component reports in.
+	ConditionType() string
+	// Enabled reports whether cn turns the component on.
+	Enabled(cn *v1alpha1.ClusterNetworking) bool
+	// Render reads the cluster facts the component needs and returns its
+	// desired objects in apply order. The objects themselves are built by
+	// pure functions of the spec and those facts.
+	Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error)
+	// Observe reports the component's health once its objects are applied,
+	// and fills the component's section of status.
+	Observe(ctx context.Context, cn *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) (Health, error)
+}
+
+// Disabler is implemented by components with status to clear or cleanup
+// to do beyond pruning their inventory when they are turned off.
+type Disabler interface {
+	Disable(ctx context.Context, cn *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) error
+}
+
+// PruneFilter is implemented by components that hold some objects back
+// from pruning, such as CRDs that still have custom resources.
+type PruneFilter interface {
+	// FilterPrune splits stale entries into those to delete now and those
+	// to keep in the inventory for now.
+	FilterPrune(ctx context.Context, stale []v1alpha1.InventoryEntry) (prune, keep []v1alpha1.InventoryEntry, err error)
+}
+
+// Watcher is implemented by components that need to reconcile when
+// objects other than the ones they own change (Nodes, referenced Secrets).
+type Watcher interface {
+	SetupWatches(b *builder.Builder) *builder.Builder
+}
+
+// Health is a component's readiness with a reason and a message for people.
+type Health struct {
+	Ready   bool
+	Reason  string
+	Message string
+}
+
+// Ready returns a healthy Health.
+func Ready(message string) Health {
+	return Health{Ready: true, Reason: v1alpha1.ReasonReady, Message: message}
+}
+
+// Progressing returns a Health that is not ready yet but getting there.
+func Progressing(message string) Health {
+	return Health{Reason: v1alpha1.ReasonProgressing, Message: message}
+}
+
+// StalledError is an error a retry will not fix until the resource or an
+// input it names changes, such as a Corefile that does not parse.
+type StalledError struct {
+	Reason string
+	Err    error
+}
+
+func (e *StalledError) Error() string { return e.Err.Error() }
+func (e *StalledError) Unwrap() error { return e.Err }
+
+// Stalled wraps err as a StalledError with reason, a CamelCase word.
+func Stalled(reason string, err error) error {
+	return &StalledError{Reason: reason, Err: err}
+}
+
+// Stalledf is Stalled with a formatted error.
+func Stalledf(reason, format string, args ...any) error {
+	return Stalled(reason, fmt.Errorf(format, args...))
+}
+
+// AsStalled returns the StalledError in err's chain, if any.
+func AsStalled(err error) (*StalledError, bool) {
+	var s *StalledError
+	ok := errors.As(err, &s)
+	return s, ok
+}

@@ -1,0 +1,33 @@
+package component
+
+import (
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/wharf-dev/wharf/api/v1alpha1"
+	"github.com/wharf-dev/wharf/internal/apply"
+)
+
+// FieldManager is the one server-side apply field manager wharf uses for
+// every object it applies.
+const FieldManager = "wharf"
+
+// Deps are what components are built with.
+type Deps struct {
+	// Client reads from the manager's cache and writes to the API server.
+	Client client.Client
+	// Reader reads from the API server directly, for objects the cache
+	// does not hold (Secrets, ConfigMaps).
+	Reader client.Reader
+	// Applier applies with the wharf field manager.
+	Applier *apply.Applier
+	// Events records Events on the objects wharf acts for.
+	Events events.EventRecorder
+}
+
+// OfflineRenderer is implemented by components that can render without a
+// cluster, taking defaults for every cluster fact. `manager render` uses it.
+type OfflineRenderer interface {
+	RenderOffline(cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error)
+}

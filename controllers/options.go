@@ -1,0 +1,60 @@
+package controllers
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/wharf-dev/wharf/api/v1alpha1"
+	"github.com/wharf-dev/wharf/internal/apply"
+)
+
+// SvcNameLabel marks svclb DaemonSets and pods with the name of the Service
+// they serve; the manager caches only pods that carry it.
+const SvcNameLabel = "svccontroller.k3s.cattle.io/svcname"
+
+// NewScheme returns a scheme with every type the manager reads or writes.
+func NewScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, v1alpha1.AddToScheme} {
+		if err := add(s); err != nil {
+			panic(err)
+		}
+	}
+	return s
+}
+
+// CacheOptions bounds what the manager keeps in memory: svclb pods only,
+// wharf's own DaemonSets and Deployments only, and no managed fields on the
+// cluster-wide kinds it must watch (Nodes, Services, EndpointSlices).
+func CacheOptions() cache.Options {
+	svclbPods, err := labels.NewRequirement(SvcNameLabel, selection.Exists, nil)
+	if err != nil {
+		panic(err)
+	}
+	managed := labels.SelectorFromSet(labels.Set{apply.ManagedByLabel: apply.ManagedByValue})
+	strip := cache.TransformStripManagedFields()
+	return cache.Options{
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Pod{}:                {Label: labels.NewSelector().Add(*svclbPods), Transform: strip},
+			&appsv1.DaemonSet{}:          {Label: managed},
+			&appsv1.Deployment{}:         {Label: managed},
+			&corev1.Node{}:               {Transform: strip},
+			&corev1.Service{}:            {Transform: strip},
+			&discoveryv1.EndpointSlice{}: {Transform: strip},
+		},
+	}
+}
+
+// ClientOptions makes reads of Secrets and ConfigMaps go to the API server,
+// so the manager never caches every Secret and ConfigMap of the cluster.
+func ClientOptions() client.Options {
+	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}}}}
+}

@@ -1,0 +1,153 @@
+package apply
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Applier applies objects with server-side apply under one field manager.
+// It is safe for concurrent use.
+type Applier struct {
+	client       client.Client
+	reader       client.Reader
+	fieldManager string
+
+	mu   sync.Mutex
+	memo map[string]applied
+}
+
+// applied is what the Applier remembers of its last apply of one object.
+type applied struct {
+	uid     types.UID
+	desired string // hash of the applied configuration
+	owned   string // hash of the fields the manager owned afterwards
+}
+
+// New returns an Applier that writes through c and reads live metadata
+// through reader (an uncached reader or a cache that holds the objects).
+func New(c client.Client, reader client.Reader, fieldManager string) *Applier {
+	return &Applier{client: c, reader: reader, fieldManager: fieldManager, memo: map[string]applied{}}
+}
+
+// FieldManager returns the field manager the Applier applies as.
+func (a *Applier) FieldManager() string { return a.fieldManager }
+
+// Apply applies obj unless it is unchanged since the last apply and no other
+// manager took fields from wharf. It reports whether it sent a write.
+func (a *Applier) Apply(ctx context.Context, obj *unstructured.Unstructured) (bool, error) {
+	desired, err := hashOf(obj.Object)
+	if err != nil {
+		return false, fmt.Errorf("hash %s: %w", describe(obj), err)
+	}
+	key := keyOf(obj)
+	live := &metav1.PartialObjectMetadata{}
+	live.SetGroupVersionKind(obj.GroupVersionKind())
+	switch err := a.reader.Get(ctx, client.ObjectKeyFromObject(obj), live); {
+	case err == nil:
+		if a.unchanged(key, desired, live) {
+			return false, nil
+		}
+	case apierrors.IsNotFound(err):
+	default:
+		return false, fmt.Errorf("read %s: %w", describe(obj), err)
+	}
+	return true, a.ApplyNow(ctx, obj, desired)
+}
+
+// ApplyNow applies obj without looking at the live object first, and
+// remembers the result. desired is obj's hash from Hash, or empty.
+func (a *Applier) ApplyNow(ctx context.Context, obj *unstructured.Unstructured, desired string) error {
+	if desired == "" {
+		var err error
+		if desired, err = hashOf(obj.Object); err != nil {
+			return fmt.Errorf("hash %s: %w", describe(obj), err)
+		}
+	}
+	out := obj.DeepCopy()
+	if err := a.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(out),
+		client.FieldOwner(a.fieldManager), client.ForceOwnership); err != nil {
+		return fmt.Errorf("apply %s: %w", describe(obj), err)
+	}
+	a.remember(keyOf(obj), desired, out)
+	return nil
+}
+
+// Unchanged reports whether live, the object as it is now, still holds
+// what the Applier last applied as desired.
+func (a *Applier) Unchanged(obj *unstructured.Unstructured, live metav1.Object) bool {
+	desired, err := hashOf(obj.Object)
+	if err != nil {
+		return false
+	}
+	return a.unchanged(keyOf(obj), desired, live)
+}
+
+// Forget drops what the Applier remembers of obj, so the next Apply writes.
+func (a *Applier) Forget(obj client.Object) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.memo, keyOf(obj))
+}
+
+func (a *Applier) unchanged(key, desired string, live metav1.Object) bool {
+	a.mu.Lock()
+	m, ok := a.memo[key]
+	a.mu.Unlock()
+	return ok && m.uid == live.GetUID() && m.desired == desired && m.owned == ownedFields(live, a.fieldManager)
+}
+
+func (a *Applier) remember(key, desired string, live metav1.Object) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.memo[key] = applied{uid: live.GetUID(), desired: desired, owned: ownedFields(live, a.fieldManager)}
+}
+
+// ownedFields hashes the fields manager owns through Apply operations.
+func ownedFields(obj metav1.Object, manager string) string {
+	h := sha256.New()
+	for _, mf := range obj.GetManagedFields() {
+		if mf.Manager != manager || mf.Operation != metav1.ManagedFieldsOperationApply || mf.FieldsV1 == nil {
+			continue
+		}
+		h.Write([]byte(mf.APIVersion))
+		h.Write([]byte(mf.Subresource))
+		h.Write(mf.FieldsV1.Raw)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Hash returns a stable digest of an object's content.
+func Hash(obj *unstructured.Unstructured) (string, error) { return hashOf(obj.Object) }
+
+func hashOf(v any) (string, error) {
+	// encoding/json sorts map keys, so the encoding is stable.
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+func keyOf(obj client.Object) string {
+	gvk := obj.GetObjectKind().GroupVersionKind()
+	return gvk.Group + "/" + gvk.Kind + "/" + obj.GetNamespace() + "/" + obj.GetName()
+}
+
+func describe(obj client.Object) string {
+	gvk := obj.GetObjectKind().GroupVersionKind()
+	if obj.GetNamespace() == "" {
+		return fmt.Sprintf("%s %s", gvk.Kind, obj.GetName())
+	}
+	return fmt.Sprintf("%s %s/%s", gvk.Kind, obj.GetNamespace(), obj.GetName())
+}
