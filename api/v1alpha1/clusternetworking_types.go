@@ -296,7 +296,7 @@ type ChartSource struct {
 // DashboardSpec exposes the Traefik dashboard at http://<host>/dashboard/.
 //
 // +kubebuilder:validation:XValidation:rule="!(has(self.enabled) && self.enabled) || has(self.basicAuth)",message="the dashboard must be protected: set basicAuth.secretName to a Secret of htpasswd lines, or basicAuth: {} to let wharf generate a password"
-// +kubebuilder:validation:XValidation:rule="!(has(self.enabled) && self.enabled) || (has(self.host) && self.host != '')",message="the dashboard needs a host, such as traefik.example.com"
+// +kubebuilder:validation:XValidation:rule="!(has(self.enabled) && self.enabled) || (has(self.host) && self.host != ”)",message="the dashboard needs a host, such as traefik.example.com"
 type DashboardSpec struct {
 	// enabled exposes the dashboard.
 	// +optional
