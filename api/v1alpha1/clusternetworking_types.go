@@ -100,7 +100,7 @@ type CoreDNSSpec struct {
 	// lines of /etc/hosts ("10.0.0.51 k3s.test.org").
 	// +listType=map
 	// +listMapKey=ip
-	// +kubebuilder:validation:MaxItems=1024
+	// +kubebuilder:validation:MaxItems=256
 	// +optional
 	ExtraHosts []HostEntry `json:"extraHosts,omitempty"`
 
@@ -152,11 +152,16 @@ type HostEntry struct {
 	// hostnames that resolve to ip.
 	// +listType=set
 	// +kubebuilder:validation:MinItems=1
-	// +kubebuilder:validation:MaxItems=64
-	// +kubebuilder:validation:items:MaxLength=253
-	// +kubebuilder:validation:XValidation:rule="self.all(h, h.matches('^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\\\\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*$'))",message="each hostname must be an RFC 1123 DNS name such as k3s.test.org: letters, digits, '-' and '.', starting and ending with a letter or digit"
-	Hostnames []string `json:"hostnames"`
+	// +kubebuilder:validation:MaxItems=16
+	Hostnames []Hostname `json:"hostnames"`
 }
+
+// Hostname is an RFC 1123 DNS name.
+//
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=253
+// +kubebuilder:validation:XValidation:rule="self.matches('^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\\\\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*$')",message="hostname must be an RFC 1123 DNS name such as k3s.test.org: letters, digits, '-' and '.', starting and ending with a letter or digit"
+type Hostname string
 
 // CacheSpec configures the cache plugin.
 type CacheSpec struct {
@@ -296,7 +301,7 @@ type ChartSource struct {
 // DashboardSpec exposes the Traefik dashboard at http://<host>/dashboard/.
 //
 // +kubebuilder:validation:XValidation:rule="!(has(self.enabled) && self.enabled) || has(self.basicAuth)",message="the dashboard must be protected: set basicAuth.secretName to a Secret of htpasswd lines, or basicAuth: {} to let wharf generate a password"
-// +kubebuilder:validation:XValidation:rule="!(has(self.enabled) && self.enabled) || (has(self.host) && self.host != ”)",message="the dashboard needs a host, such as traefik.example.com"
+// +kubebuilder:validation:XValidation:rule="!(has(self.enabled) && self.enabled) || (has(self.host) && size(self.host) > 0)",message="the dashboard needs a host, such as traefik.example.com"
 type DashboardSpec struct {
 	// enabled exposes the dashboard.
 	// +optional

@@ -297,7 +297,7 @@ func (in *HostEntry) DeepCopyInto(out *HostEntry) {
 	*out = *in
 	if in.Hostnames != nil {
 		in, out := &in.Hostnames, &out.Hostnames
-		*out = make([]string, len(*in))
+		*out = make([]Hostname, len(*in))
 		copy(*out, *in)
 	}
 }

@@ -17,6 +17,10 @@ import (
 	"time"
 )
 
+// frontProxyClientName is the identity the API server's aggregator presents
+// to extension API servers.
+const frontProxyClientName = "front-proxy-client"
+
 // keyPair is a certificate with its private key, both PEM encoded.
 type keyPair struct {
 	cert    *x509.Certificate
@@ -44,6 +48,8 @@ type pki struct {
 	kcmCert, kcmKey                      string // system:kube-controller-manager
 	schedulerCert, schedulerKey          string // system:kube-scheduler
 	serviceAccountKey, serviceAccountPub string // token signing key pair
+	frontProxyCACert                     string // request header authentication
+	frontProxyCert, frontProxyKey        string // aggregator -> extension API servers
 	ca, admin, kcm, scheduler            *keyPair
 }
 
@@ -67,6 +73,9 @@ func newPKI(dir string) (*pki, error) {
 		schedulerKey:      filepath.Join(dir, "scheduler.key"),
 		serviceAccountKey: filepath.Join(dir, "sa.key"),
 		serviceAccountPub: filepath.Join(dir, "sa.pub"),
+		frontProxyCACert:  filepath.Join(dir, "front-proxy-ca.crt"),
+		frontProxyCert:    filepath.Join(dir, "front-proxy-client.crt"),
+		frontProxyKey:     filepath.Join(dir, "front-proxy-client.key"),
 	}
 	var err error
 	if p.ca, err = newCA("wharf-test-cluster-ca"); err != nil {
@@ -91,6 +100,14 @@ func newPKI(dir string) (*pki, error) {
 	if p.scheduler, err = p.ca.issue(certRequest{commonName: "system:kube-scheduler", client: true}); err != nil {
 		return nil, err
 	}
+	frontProxyCA, err := newCA("wharf-front-proxy-ca")
+	if err != nil {
+		return nil, err
+	}
+	frontProxy, err := frontProxyCA.issue(certRequest{commonName: frontProxyClientName, client: true})
+	if err != nil {
+		return nil, err
+	}
 	saKey, saPub, err := newServiceAccountKey()
 	if err != nil {
 		return nil, err
@@ -105,6 +122,8 @@ func newPKI(dir string) (*pki, error) {
 		{p.kcmCert, p.kcm.certPEM}, {p.kcmKey, p.kcm.keyPEM},
 		{p.schedulerCert, p.scheduler.certPEM}, {p.schedulerKey, p.scheduler.keyPEM},
 		{p.serviceAccountKey, saKey}, {p.serviceAccountPub, saPub},
+		{p.frontProxyCACert, frontProxyCA.certPEM},
+		{p.frontProxyCert, frontProxy.certPEM}, {p.frontProxyKey, frontProxy.keyPEM},
 	}
 	for _, f := range files {
 		if err := os.WriteFile(f.path, f.data, 0o600); err != nil {

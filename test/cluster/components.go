@@ -47,13 +47,13 @@ func (c *Cluster) etcdProcess() *process {
 	client := fmt.Sprintf("http://127.0.0.1:%d", c.ports.etcdClient)
 	peer := fmt.Sprintf("http://127.0.0.1:%d", c.ports.etcdPeer)
 	return c.newProcess("etcd", []string{
-		"--name=default",
+		"--name=wharf",
 		"--data-dir=" + filepath.Join(c.dir, "etcd"),
 		"--listen-client-urls=" + client,
 		"--advertise-client-urls=" + client,
 		"--listen-peer-urls=" + peer,
 		"--initial-advertise-peer-urls=" + peer,
-		"--initial-cluster=default=" + peer,
+		"--initial-cluster=wharf=" + peer,
 		"--unsafe-no-fsync=true",
 		"--log-level=warn",
 	})
@@ -72,6 +72,13 @@ func (c *Cluster) apiserverProcess() *process {
 		"--tls-cert-file=" + p.servingCert,
 		"--tls-private-key-file=" + p.servingKey,
 		"--client-ca-file=" + p.caCert,
+		"--requestheader-client-ca-file=" + p.frontProxyCACert,
+		"--requestheader-allowed-names=" + frontProxyClientName,
+		"--requestheader-username-headers=X-Remote-User",
+		"--requestheader-group-headers=X-Remote-Group",
+		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
+		"--proxy-client-cert-file=" + p.frontProxyCert,
+		"--proxy-client-key-file=" + p.frontProxyKey,
 		"--service-cluster-ip-range=" + ServiceCIDR,
 		"--authorization-mode=Node,RBAC",
 		// The default plugins stay on; NodeRestriction is added as K3s does.
@@ -80,6 +87,10 @@ func (c *Cluster) apiserverProcess() *process {
 		"--service-account-issuer=https://kubernetes.default.svc." + ClusterDomain,
 		"--service-account-key-file=" + p.serviceAccountPub,
 		"--service-account-signing-key-file=" + p.serviceAccountKey,
+		// Without it, shutdown waits up to --request-timeout (60s) for open
+		// watches; with it, new requests get 429 Retry-After while in-flight
+		// ones drain, then the server closes within 2s.
+		"--shutdown-send-retry-after=true",
 		"--profiling=false",
 		"--v=1",
 	})
