@@ -36,7 +36,7 @@ func TestCluster(t *testing.T) {
 	defer cancel()
 
 	began := time.Now()
-	c, err := Start(ctx, Options{BinDir: binDir, Dir: "/tmp/cdebug", Nodes: testNodes, Logf: t.Logf})
+	c, err := Start(ctx, Options{BinDir: binDir, Dir: t.TempDir(), Nodes: testNodes, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestCluster(t *testing.T) {
 	})
 	t.Logf("started in %s", time.Since(began).Round(time.Millisecond))
 	if !strings.HasPrefix(c.ServerVersion(), "v1.37.") {
-		t.Logf("server version = %q, want v1.37.x (hack/tools.sh sets it with -ldflags)", c.ServerVersion())
+		t.Errorf("server version = %q, want v1.37.x (hack/tools.sh sets it with -ldflags)", c.ServerVersion())
 	}
 	client := kubernetes.NewForConfigOrDie(c.Config())
 

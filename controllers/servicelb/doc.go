@@ -1,0 +1,16 @@
+// Package servicelb gives Services of type LoadBalancer node IPs without a
+// cloud provider, the way K3s's ServiceLB (Klipper LB) does: for each such
+// Service a svclb-* DaemonSet binds the Service ports as host ports on the
+// eligible nodes and forwards to the Service, and the IPs of the nodes whose
+// svclb pod is ready become the Service's load-balancer ingress.
+//
+// The package holds three parts:
+//   - the DaemonSet builder, a pure function of the Service, the ServiceLB
+//     spec and a few cluster facts (BuildDaemonSet);
+//   - the Service reconciler, which applies the DaemonSets, keeps the
+//     load-balancer-cleanup finalizer, writes the ingress and detects
+//     Services that cannot get a node (Reconciler);
+//   - the ClusterNetworking component, which renders the svclb
+//     ServiceAccount and reports the summary kept by a Tracker shared with
+//     the reconciler (Component).
+package servicelb
