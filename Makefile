@@ -21,6 +21,11 @@ help: ## Show the targets.
 manifests: ## Regenerate the CRD and RBAC from the Go markers.
 	$(CONTROLLER_GEN) rbac:roleName=wharf-manager crd paths="./api/..." paths="./controllers/..." \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	$(GO) run ./hack/crdref
+
+.PHONY: docs
+docs: ## Regenerate docs/reference.md from the CRD.
+	$(GO) run ./hack/crdref
 
 .PHONY: generate
 generate: ## Regenerate deepcopy code.
@@ -55,3 +60,7 @@ test-unit: ## Pure unit and golden tests only.
 .PHONY: demo
 demo: envtest build ## Start a local cluster, run the operator, apply the sample and show the result.
 	bash hack/demo.sh
+
+.PHONY: demo-down
+demo-down: ## Stop the demo cluster.
+	bash hack/demo-down.sh

@@ -1,4 +1,11 @@
-// Package coredns manages CoreDNS from the ClusterNetworking resource.
+// Package coredns manages CoreDNS from the ClusterNetworking resource: the
+// coredns ServiceAccount, ClusterRole and binding, the coredns ConfigMap
+// (Corefile and NodeHosts), the coredns Deployment and the kube-dns Service.
+//
+// The objects carry the names and labels K3s and kubeadm use. Where they
+// already exist (a cluster whose CoreDNS came with K3s or kubeadm), wharf
+// takes them over: server-side apply with force makes wharf the owner of
+// every field it sets, and the kube-dns Service keeps its cluster IP.
 package coredns
 
 import (
@@ -9,6 +16,15 @@ import (
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/controllers/component"
 )
+
+// What wharf applies for CoreDNS, and what it reads to render it:
+// +kubebuilder:rbac:groups="",resources=serviceaccounts;configmaps;services,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles;clusterrolebindings,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch
+// What the system:coredns ClusterRole grants, which wharf must hold to grant:
+// +kubebuilder:rbac:groups="",resources=endpoints;pods;namespaces,verbs=list;watch
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=list;watch
 
 // Component is the CoreDNS component.
 type Component struct {
@@ -27,12 +43,34 @@ func (c *Component) ConditionType() string { return v1alpha1.ConditionCoreDNSRea
 // Enabled implements component.Component.
 func (c *Component) Enabled(cn *v1alpha1.ClusterNetworking) bool { return cn.Spec.CoreDNS.IsEnabled() }
 
-// Render implements component.Component.
+// Render implements component.Component: it reads the kube-dns Service and
+// the Nodes from the cache and renders with Render. A Corefile that does not
+// parse or a cluster IP that cannot be applied returns a
+// component.StalledError and nothing to apply.
 func (c *Component) Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
-	return nil, nil
+	facts, err := c.gatherFacts(ctx, &cn.Spec.CoreDNS)
+	if err != nil {
+		return nil, err
+	}
+	return Render(cn.Spec.CoreDNS, facts)
 }
 
-// Observe implements component.Component.
-func (c *Component) Observe(ctx context.Context, cn *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) (component.Health, error) {
-	return component.Health{Reason: "NotImplemented", Message: "coredns is not managed yet"}, nil
+// RenderOffline implements component.OfflineRenderer: no nodes, and the
+// spec's cluster IP or the default one.
+func (c *Component) RenderOffline(cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
+	return Render(cn.Spec.CoreDNS, Facts{})
 }
+
+// Disable implements component.Disabler: the frame prunes what wharf
+// applied; the CoreDNS status goes with it.
+func (c *Component) Disable(_ context.Context, _ *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) error {
+	status.CoreDNS = nil
+	return nil
+}
+
+var (
+	_ component.Component       = (*Component)(nil)
+	_ component.Disabler        = (*Component)(nil)
+	_ component.Watcher         = (*Component)(nil)
+	_ component.OfflineRenderer = (*Component)(nil)
+)

@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/wharf-dev/wharf/config/crd"
+	"github.com/wharf-dev/wharf/internal/crdref"
 )
 
 func repoRoot() string {
@@ -60,4 +63,24 @@ func TestGeneratedFilesAreCurrent(t *testing.T) {
 	sameFiles(t, filepath.Join(root, "config", "crd", "bases"), crds)
 	sameFiles(t, filepath.Join(root, "config", "rbac"), rbac)
 	sameFiles(t, filepath.Join(root, "api", "v1alpha1"), objects)
+}
+
+// TestReferenceIsCurrent checks docs/reference.md was written from the
+// committed CRD.
+func TestReferenceIsCurrent(t *testing.T) {
+	root := repoRoot()
+	var buf bytes.Buffer
+	if err := crdref.Write(&buf, crd.ClusterNetworking); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(root, "docs", "reference.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, buf.Bytes()) {
+		t.Fatal("docs/reference.md is stale: run `make docs` and commit the result")
+	}
+	if !bytes.Contains(got, []byte("`spec.coredns.extraHosts[].ip`")) {
+		t.Fatal("the reference misses spec.coredns.extraHosts[].ip")
+	}
 }

@@ -1,0 +1,136 @@
+package coredns
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/wharf-dev/wharf/api/v1alpha1"
+)
+
+// Paths inside the CoreDNS container.
+const (
+	// ConfigDir is where the coredns ConfigMap is mounted.
+	ConfigDir = "/etc/coredns"
+	// NodeHostsPath is the hosts file the hosts plugin reads and reloads.
+	NodeHostsPath = ConfigDir + "/NodeHosts"
+	// CustomDir is where the optional coredns-custom ConfigMap is mounted.
+	CustomDir = ConfigDir + "/custom"
+)
+
+// Defaults of fields the API server normally fills, for specs that did not
+// go through it (unit tests, `manager render` without defaulting).
+const (
+	defaultUpstream = "/etc/resolv.conf"
+	defaultCacheTTL = 30
+)
+
+// corefileData is what Corefile.tmpl is executed with.
+type corefileData struct {
+	ClusterDomain    string
+	NodeHostsPath    string
+	CustomDir        string
+	ExtraHosts       []string
+	Upstreams        []string
+	SuccessTTL       int32
+	DenialTTL        int32
+	BeforeKubernetes string
+	ServerBlock      string
+	ExtraServers     string
+}
+
+// RenderCorefile builds the Corefile from spec. It does not check that the
+// result parses: see ValidateCorefile.
+func RenderCorefile(spec *v1alpha1.CoreDNSSpec) (string, error) {
+	ts, err := parsedTemplates()
+	if err != nil {
+		return "", err
+	}
+	out, err := ts.Execute("Corefile.tmpl", newCorefileData(spec))
+	if err != nil {
+		return "", fmt.Errorf("render the Corefile: %w", err)
+	}
+	return string(out), nil
+}
+
+func newCorefileData(spec *v1alpha1.CoreDNSSpec) corefileData {
+	d := corefileData{
+		ClusterDomain:    orDefault(spec.ClusterDomain, v1alpha1.DefaultClusterDomain),
+		NodeHostsPath:    NodeHostsPath,
+		CustomDir:        CustomDir,
+		Upstreams:        spec.Upstreams,
+		SuccessTTL:       ttlOrDefault(spec.Cache.SuccessTTL),
+		DenialTTL:        ttlOrDefault(spec.Cache.DenialTTL),
+		BeforeKubernetes: indentSnippet(spec.Snippets.BeforeKubernetes, "    "),
+		ServerBlock:      indentSnippet(spec.Snippets.ServerBlock, "    "),
+		ExtraServers:     indentSnippet(spec.Snippets.ExtraServers, ""),
+	}
+	if len(d.Upstreams) == 0 {
+		d.Upstreams = []string{defaultUpstream}
+	}
+	for _, h := range spec.ExtraHosts {
+		line := h.IP
+		for _, name := range h.Hostnames {
+			line += " " + string(name)
+		}
+		d.ExtraHosts = append(d.ExtraHosts, line)
+	}
+	return d
+}
+
+// ttlOrDefault maps 0 to the default TTL: CoreDNS refuses a cache TTL of 0,
+// and a client that omits empty fields cannot send 0 anyway.
+func ttlOrDefault(ttl int32) int32 {
+	if ttl <= 0 {
+		return defaultCacheTTL
+	}
+	return ttl
+}
+
+// indentSnippet prepares a snippet for its place in the Corefile: blank
+// lines around it dropped, trailing spaces and carriage returns removed,
+// the indentation its lines share removed and indent put in its place.
+func indentSnippet(snippet, indent string) string {
+	lines := strings.Split(strings.ReplaceAll(snippet, "\r\n", "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " \t\r")
+	}
+	for len(lines) > 0 && lines[0] == "" {
+		lines = lines[1:]
+	}
+	for len(lines) > 0 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	common := commonIndent(lines)
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = indent + l[len(common):]
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// commonIndent returns the leading whitespace every non-empty line starts with.
+func commonIndent(lines []string) string {
+	common, first := "", true
+	for _, l := range lines {
+		if l == "" {
+			continue
+		}
+		lead := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
+		if first {
+			common, first = lead, false
+			continue
+		}
+		for !strings.HasPrefix(lead, common) {
+			common = common[:len(common)-1]
+		}
+	}
+	return common
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,138 @@
+package servicelb
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// schedulerPortsMessage is what the scheduler says of a node on which a
+// requested host port is taken.
+const schedulerPortsMessage = "free ports"
+
+// pendingReason says why svc, which has no ingress, cannot get a node, or
+// returns "" when it may still get one (its pods are being scheduled or
+// started). own are the pods of svc's DaemonSet; others are the other svclb
+// pods of the cluster, the only pods wharf caches: they tell which Services
+// hold a port, while a host port taken by any other pod is known only from
+// the scheduler's verdict on svc's pods.
+func pendingReason(svc *corev1.Service, e eligibility, own, others []corev1.Pod) string {
+	if len(e.nodes) == 0 {
+		return "no node is eligible: " + e.why
+	}
+	if len(own) == 0 {
+		return ""
+	}
+	var nodes []string
+	ports := false
+	message := ""
+	for i := range own {
+		c := podCondition(&own[i], corev1.PodScheduled)
+		if c == nil || c.Status != corev1.ConditionFalse || c.Reason != corev1.PodReasonUnschedulable {
+			return ""
+		}
+		if n := targetNode(&own[i]); n != "" {
+			nodes = append(nodes, n)
+		}
+		ports = ports || strings.Contains(c.Message, schedulerPortsMessage)
+		message = c.Message
+	}
+	slices.Sort(nodes)
+	nodes = slices.Compact(nodes)
+	if !ports {
+		return fmt.Sprintf("the svclb pods cannot be scheduled on any eligible node (%s): %s", joinLimited(nodes, 5), message)
+	}
+	return portConflictReason(svc, nodes, others)
+}
+
+// portConflictReason names the Service ports taken on nodes and, when they
+// are taken by other svclb pods, the Services that hold them.
+func portConflictReason(svc *corev1.Service, nodes []string, others []corev1.Pod) string {
+	var taken, holders []string
+	for _, p := range svc.Spec.Ports {
+		proto := protocolOf(p.Protocol)
+		for i := range others {
+			pod := &others[i]
+			if !slices.Contains(nodes, pod.Spec.NodeName) || !usesHostPort(pod, p.Port, proto) {
+				continue
+			}
+			taken = append(taken, portString(p.Port, proto))
+			if key, ok := serviceKeyOf(pod.Labels); ok {
+				holders = append(holders, key.String())
+			}
+		}
+	}
+	slices.Sort(taken)
+	taken = slices.Compact(taken)
+	slices.Sort(holders)
+	holders = slices.Compact(holders)
+	where := fmt.Sprintf("on every eligible node (%s)", joinLimited(nodes, 5))
+	var b strings.Builder
+	switch {
+	case len(taken) == 1:
+		fmt.Fprintf(&b, "port %s is already in use %s", taken[0], where)
+	case len(taken) > 1:
+		fmt.Fprintf(&b, "ports %s are already in use %s", strings.Join(taken, ", "), where)
+	case len(svc.Spec.Ports) == 1:
+		p := svc.Spec.Ports[0]
+		fmt.Fprintf(&b, "port %s is already in use %s", portString(p.Port, protocolOf(p.Protocol)), where)
+	default:
+		fmt.Fprintf(&b, "one of the ports %s is already in use %s", strings.Join(allPorts(svc), ", "), where)
+	}
+	if len(holders) > 0 {
+		fmt.Fprintf(&b, ", held by the svclb pods of %s", joinLimited(holders, 5))
+	}
+	return b.String()
+}
+
+// targetNode returns the node a pod runs on or, for a DaemonSet pod not
+// scheduled yet, the node the DaemonSet controller made it for.
+func targetNode(pod *corev1.Pod) string {
+	if pod.Spec.NodeName != "" {
+		return pod.Spec.NodeName
+	}
+	aff := pod.Spec.Affinity
+	if aff == nil || aff.NodeAffinity == nil || aff.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
+		return ""
+	}
+	for _, term := range aff.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
+		for _, f := range term.MatchFields {
+			if f.Key == "metadata.name" && f.Operator == corev1.NodeSelectorOpIn && len(f.Values) == 1 {
+				return f.Values[0]
+			}
+		}
+	}
+	return ""
+}
+
+func usesHostPort(pod *corev1.Pod, port int32, proto corev1.Protocol) bool {
+	for _, c := range pod.Spec.Containers {
+		for _, p := range c.Ports {
+			if p.HostPort == port && protocolOf(p.Protocol) == proto {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func protocolOf(p corev1.Protocol) corev1.Protocol {
+	if p == "" {
+		return corev1.ProtocolTCP
+	}
+	return p
+}
+
+func portString(port int32, proto corev1.Protocol) string {
+	return fmt.Sprintf("%d/%s", port, proto)
+}
+
+func allPorts(svc *corev1.Service) []string {
+	out := make([]string, 0, len(svc.Spec.Ports))
+	for _, p := range svc.Spec.Ports {
+		out = append(out, portString(p.Port, protocolOf(p.Protocol)))
+	}
+	return out
+}

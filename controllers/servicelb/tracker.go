@@ -1,0 +1,122 @@
+package servicelb
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+
+	"github.com/wharf-dev/wharf/api/v1alpha1"
+)
+
+// ServiceState is what the Service reconciler last found for one Service.
+type ServiceState struct {
+	// Ready is true when the Service has at least one ingress IP.
+	Ready bool
+	// Pending says why the Service cannot get a node; empty if it can.
+	Pending string
+}
+
+// Tracker keeps, in memory, the state of every LoadBalancer Service wharf
+// serves. The Service reconciler writes it; the ClusterNetworking component
+// reads its summary. When the summary changes, the Tracker sends an event
+// that makes the ClusterNetworking reconcile. It is safe for concurrent use.
+type Tracker struct {
+	mu       sync.Mutex
+	services map[types.NamespacedName]ServiceState
+	last     v1alpha1.ServiceLBStatus
+	changes  chan event.GenericEvent
+}
+
+// NewTracker returns an empty Tracker.
+func NewTracker() *Tracker {
+	return &Tracker{services: map[types.NamespacedName]ServiceState{}, changes: make(chan event.GenericEvent, 1)}
+}
+
+// Set records the state of a served Service.
+func (t *Tracker) Set(key types.NamespacedName, s ServiceState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if old, ok := t.services[key]; ok && old == s {
+		return
+	}
+	t.services[key] = s
+	t.summaryChanged()
+}
+
+// Get returns the recorded state of a Service.
+func (t *Tracker) Get(key types.NamespacedName) (ServiceState, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, ok := t.services[key]
+	return s, ok
+}
+
+// Forget drops a Service that is no longer served.
+func (t *Tracker) Forget(key types.NamespacedName) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.services[key]; !ok {
+		return
+	}
+	delete(t.services, key)
+	t.summaryChanged()
+}
+
+// Len returns how many Services are tracked.
+func (t *Tracker) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.services)
+}
+
+// Summary returns the status section: Services served, ready, and the
+// pending ones sorted by namespace and name.
+func (t *Tracker) Summary() v1alpha1.ServiceLBStatus {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.summary()
+}
+
+// Changes delivers an event for the ClusterNetworking each time the
+// summary changes; events coalesce while one is waiting.
+func (t *Tracker) Changes() <-chan event.GenericEvent { return t.changes }
+
+func (t *Tracker) summary() v1alpha1.ServiceLBStatus {
+	st := v1alpha1.ServiceLBStatus{Services: int32(len(t.services))}
+	for key, s := range t.services {
+		if s.Ready {
+			st.Ready++
+		}
+		if s.Pending != "" {
+			st.Pending = append(st.Pending, v1alpha1.PendingService{Namespace: key.Namespace, Name: key.Name, Reason: s.Pending})
+		}
+	}
+	slices.SortFunc(st.Pending, func(a, b v1alpha1.PendingService) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	return st
+}
+
+// summaryChanged notifies when the summary differs from the last one
+// notified. t.mu is held.
+func (t *Tracker) summaryChanged() {
+	st := t.summary()
+	if sameSummary(st, t.last) {
+		return
+	}
+	t.last = st
+	cn := &v1alpha1.ClusterNetworking{}
+	cn.Name = v1alpha1.SingletonName
+	select {
+	case t.changes <- event.GenericEvent{Object: client.Object(cn)}:
+	default:
+	}
+}
+
+func sameSummary(a, b v1alpha1.ServiceLBStatus) bool {
+	return a.Services == b.Services && a.Ready == b.Ready && slices.Equal(a.Pending, b.Pending)
+}

@@ -1,0 +1,34 @@
+package traefik
+
+// Reasons the TraefikReady condition gives when Traefik is not ready.
+const (
+	// ReasonInvalidValues: a values document is not YAML, or the chart's
+	// schema or templates refuse the merged values. Stalled until fixed.
+	ReasonInvalidValues = "InvalidValues"
+	// ReasonValuesFromMissing: a ConfigMap, Secret or key named by
+	// valuesFrom (and not optional) does not exist yet. Retried, and
+	// re-rendered as soon as it appears.
+	ReasonValuesFromMissing = "ValuesFromMissing"
+	// ReasonDashboardSecretInvalid: the dashboard's Secret is missing or
+	// holds no usable users, so the dashboard is not exposed.
+	ReasonDashboardSecretInvalid = "DashboardSecretInvalid"
+	// ReasonChartNotFound: the repository has no chart of that name and
+	// exact version. Stalled until spec.traefik.chart changes.
+	ReasonChartNotFound = "ChartNotFound"
+	// ReasonChartFetchFailed: the repository could not be reached or sent
+	// something that is not a chart. Retried.
+	ReasonChartFetchFailed = "ChartFetchFailed"
+)
+
+// reasonError is an error to retry that names the condition reason to
+// report, for example ValuesFromMissing.
+type reasonError struct {
+	reason string
+	err    error
+}
+
+func (e *reasonError) Error() string { return e.err.Error() }
+func (e *reasonError) Unwrap() error { return e.err }
+
+// ConditionReason is the reason the condition should carry.
+func (e *reasonError) ConditionReason() string { return e.reason }
