@@ -78,12 +78,29 @@ func readClusterNetworking(file string) (*v1alpha1.ClusterNetworking, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", file, err)
 	}
-	cn := &v1alpha1.ClusterNetworking{}
-	if err := yaml.UnmarshalStrict(data, cn); err != nil {
+	docs, err := render.Decode(data)
+	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", file, err)
 	}
-	if cn.Kind != "ClusterNetworking" {
-		return nil, fmt.Errorf("%s holds a %q, not a ClusterNetworking", file, cn.Kind)
+	var cn *v1alpha1.ClusterNetworking
+	for _, d := range docs {
+		if d.GroupVersionKind() != v1alpha1.GroupVersion.WithKind("ClusterNetworking") {
+			continue
+		}
+		if cn != nil {
+			return nil, fmt.Errorf("%s holds more than one ClusterNetworking", file)
+		}
+		raw, err := yaml.Marshal(d.Object)
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: %w", file, err)
+		}
+		cn = &v1alpha1.ClusterNetworking{}
+		if err := yaml.UnmarshalStrict(raw, cn); err != nil {
+			return nil, fmt.Errorf("parse the ClusterNetworking in %s: %w", file, err)
+		}
+	}
+	if cn == nil {
+		return nil, fmt.Errorf("%s holds no networking.wharf.dev/v1alpha1 ClusterNetworking", file)
 	}
 	if err := defaults.Apply(cn); err != nil {
 		return nil, fmt.Errorf("default %s: %w", file, err)

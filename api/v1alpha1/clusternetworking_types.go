@@ -167,14 +167,14 @@ type Hostname string
 type CacheSpec struct {
 	// successTTL caps, in seconds, how long positive answers are cached.
 	// +kubebuilder:default=30
-	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=86400
 	// +optional
 	SuccessTTL int32 `json:"successTTL,omitempty"`
 
 	// denialTTL caps, in seconds, how long negative answers are cached.
 	// +kubebuilder:default=30
-	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=86400
 	// +optional
 	DenialTTL int32 `json:"denialTTL,omitempty"`

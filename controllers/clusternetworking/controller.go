@@ -93,7 +93,11 @@ func (r *Reconciler) reconcileComponent(ctx context.Context, cn *v1alpha1.Cluste
 	if err != nil {
 		s.keepInventory(old)
 		s.fail(c, "RenderFailed", err)
-		log.Error(err, "render failed; objects in the cluster are left as they are")
+		if _, stalled := component.AsStalled(err); stalled {
+			log.Info("the spec cannot be rendered; objects in the cluster are left as they are", "error", err.Error())
+		} else {
+			log.Error(err, "render failed; objects in the cluster are left as they are")
+		}
 		return err
 	}
 	applied, err := r.applyAll(ctx, cn, c, objs)

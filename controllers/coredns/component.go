@@ -10,6 +10,7 @@ package coredns
 
 import (
 	"context"
+	"fmt"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -52,7 +53,11 @@ func (c *Component) Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) 
 	if err != nil {
 		return nil, err
 	}
-	return Render(cn.Spec.CoreDNS, facts)
+	objs, err := Render(cn.Spec.CoreDNS, facts)
+	if st, ok := component.AsStalled(err); ok && st.Reason == ReasonInvalidCorefile {
+		return nil, fmt.Errorf("%w; CoreDNS keeps running the Corefile of the coredns ConfigMap, which is left as it is", err)
+	}
+	return objs, err
 }
 
 // RenderOffline implements component.OfflineRenderer: no nodes, and the

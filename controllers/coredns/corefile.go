@@ -116,7 +116,7 @@ func commonIndent(lines []string) string {
 		if l == "" {
 			continue
 		}
-		lead := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
+		lead := leadingSpace(l)
 		if first {
 			common, first = lead, false
 			continue

@@ -81,7 +81,7 @@ func Render(spec v1alpha1.CoreDNSSpec, facts Facts) ([]*unstructured.Unstructure
 		return nil, err
 	}
 	if err := ValidateCorefile(corefile); err != nil {
-		return nil, component.Stalled(ReasonInvalidCorefile, fmt.Errorf("the Corefile does not parse, so the running one is kept: %w", err))
+		return nil, component.Stalled(ReasonInvalidCorefile, fmt.Errorf("the Corefile does not parse: %w", err))
 	}
 	data := newManifestData(&spec, facts, corefile)
 	ts, err := parsedTemplates()

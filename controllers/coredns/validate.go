@@ -111,11 +111,36 @@ func checkBraces(text string) error {
 		}
 	}
 	if len(open) > 0 {
-		l := open[len(open)-1]
+		l := unclosedLine(lines, open[len(open)-1])
 		return fmt.Errorf("%s:%d - '{' is never closed: %s", corefileName, l, lineText(lines, l))
 	}
 	return nil
 }
+
+// unclosedLine guesses which '{' lacks its '}' when there are more of the
+// former, for the message: the first line ending in '{' that no later line
+// consisting of '}' at the same indentation closes. Without one, fallback.
+func unclosedLine(lines []string, fallback int) int {
+	for i, l := range lines {
+		if !strings.HasSuffix(strings.TrimSpace(l), "{") {
+			continue
+		}
+		indent := leadingSpace(l)
+		closed := false
+		for _, m := range lines[i+1:] {
+			if strings.TrimSpace(m) == "}" && leadingSpace(m) == indent {
+				closed = true
+				break
+			}
+		}
+		if !closed {
+			return i + 1
+		}
+	}
+	return fallback
+}
+
+func leadingSpace(l string) string { return l[:len(l)-len(strings.TrimLeft(l, " \t"))] }
 
 func lineText(lines []string, l int) string {
 	if l < 1 || l > len(lines) {

@@ -1,0 +1,50 @@
+package coredns
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/wharf-dev/wharf/api/v1alpha1"
+)
+
+func TestIndentSnippet(t *testing.T) {
+	for _, tc := range []struct{ in, indent, want string }{
+		{"", "    ", ""},
+		{"\n\n", "    ", ""},
+		{"log", "    ", "    log"},
+		{"\n  rewrite name a b\n  log {\n    class error\n  }\n\n", "    ", "    rewrite name a b\n    log {\n      class error\n    }"},
+		{"a {\r\n\r\n  b  \r\n}", "", "a {\n\n  b\n}"},
+		{"\tx\n\t\ty", "  ", "  x\n  \ty"},
+	} {
+		if got := indentSnippet(tc.in, tc.indent); got != tc.want {
+			t.Errorf("indentSnippet(%q, %q) = %q, want %q", tc.in, tc.indent, got, tc.want)
+		}
+	}
+}
+
+func TestCorefileDefaultsWithoutAPIServer(t *testing.T) {
+	got, err := RenderCorefile(&v1alpha1.CoreDNSSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"kubernetes cluster.local in-addr.arpa ip6.arpa {",
+		"forward . /etc/resolv.conf\n",
+		"cache 30\n",
+		"hosts /etc/coredns/NodeHosts {\n        ttl 60\n        reload 15s\n        fallthrough\n    }",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Corefile lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+func TestCacheTTLs(t *testing.T) {
+	got, err := RenderCorefile(&v1alpha1.CoreDNSSpec{Cache: v1alpha1.CacheSpec{SuccessTTL: 600, DenialTTL: 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "    cache {\n        success 9984 600\n        denial 9984 30\n    }\n"; !strings.Contains(got, want) {
+		t.Errorf("Corefile lacks %q:\n%s", want, got)
+	}
+}
