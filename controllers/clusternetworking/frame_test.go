@@ -35,9 +35,11 @@ type fakeComponent struct {
 	failRender      bool
 }
 
-func (f *fakeComponent) Name() string                                { return f.name }
-func (f *fakeComponent) ConditionType() string                       { return f.condition }
-func (f *fakeComponent) Enabled(cn *v1alpha1.ClusterNetworking) bool { return cn.Annotations["test/"+f.name] != "off" }
+func (f *fakeComponent) Name() string          { return f.name }
+func (f *fakeComponent) ConditionType() string { return f.condition }
+func (f *fakeComponent) Enabled(cn *v1alpha1.ClusterNetworking) bool {
+	return cn.Annotations["test/"+f.name] != "off"
+}
 
 func (f *fakeComponent) Render(_ context.Context, cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
 	if f.failRender || cn.Annotations["test/"+f.name+"-fail"] == "yes" {

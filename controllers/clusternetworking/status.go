@@ -2,6 +2,7 @@ package clusternetworking
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -51,6 +52,10 @@ func (s *statusBuilder) setHealth(c component.Component, h component.Health) {
 // set, any other error with reason and a retry to come.
 func (s *statusBuilder) fail(c component.Component, reason string, err error) {
 	ch := componentHealth{condition: c.ConditionType(), health: component.Health{Reason: reason, Message: err.Error()}}
+	var reasoned interface{ ConditionReason() string }
+	if errors.As(err, &reasoned) && reasoned.ConditionReason() != "" {
+		ch.health.Reason = reasoned.ConditionReason()
+	}
 	if st, ok := component.AsStalled(err); ok {
 		ch.health.Reason, ch.stalled = st.Reason, true
 	}

@@ -68,6 +68,10 @@ func Progressing(message string) Health {
 	return Health{Reason: v1alpha1.ReasonProgressing, Message: message}
 }
 
+// A retryable error may carry the condition reason to report by having a
+// method ConditionReason() string; otherwise the reason names the phase
+// that failed (RenderFailed, ApplyFailed, ...).
+
 // StalledError is an error a retry will not fix until the resource or an
 // input it names changes, such as a Corefile that does not parse.
 type StalledError struct {

@@ -1,25 +1,75 @@
-// Package traefik manages Traefik from the ClusterNetworking resource.
+// Package traefik manages Traefik from the ClusterNetworking resource: it
+// renders the Traefik Helm chart (embedded, or fetched from a repository)
+// with the values of spec.traefik, and exposes the dashboard behind a
+// basicAuth Middleware. See README.md for the behaviour users see.
 package traefik
 
 import (
 	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/controllers/component"
 )
 
+// What the component applies, prunes and watches. The operator also holds
+// every permission the Traefik ClusterRole grants (the API server refuses
+// to let it create a role granting more than it has): services, secrets,
+// nodes, configmaps, endpointslices, ingresses, ingressclasses,
+// ingresses/status and the traefik.io resources.
+//
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=services;serviceaccounts,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=configmaps;nodes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=list;watch
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles;clusterrolebindings,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingressclasses,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses/status,verbs=update
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=traefik.io,resources=ingressroutes;middlewares,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=traefik.io,resources=ingressroutetcps;ingressrouteudps;middlewaretcps;serverstransports;serverstransporttcps;tlsoptions;tlsstores;traefikservices,verbs=get;list;watch
+
+const (
+	componentName = "traefik"
+	fieldManager  = component.FieldManager
+)
+
 // Component is the Traefik component.
 type Component struct {
-	deps component.Deps
+	deps   component.Deps
+	charts *ChartFetcher
+	cache  renderCache
+
+	mu   sync.Mutex
+	last lastRender
+
+	recheck        chan event.GenericEvent
+	recheckPending atomic.Bool
 }
 
-// New returns the Traefik component.
-func New(deps component.Deps) *Component { return &Component{deps: deps} }
+// lastRender is what the latest Render found, for Observe to report.
+type lastRender struct {
+	*rendered
+	dashboardSecret  string
+	dashboardProblem error
+}
+
+// New returns the Traefik component. Remote charts are cached in
+// DefaultChartCacheDir.
+func New(deps component.Deps) *Component {
+	return &Component{deps: deps, charts: &ChartFetcher{}, recheck: make(chan event.GenericEvent, 1)}
+}
 
 // Name implements component.Component.
-func (c *Component) Name() string { return "traefik" }
+func (c *Component) Name() string { return componentName }
 
 // ConditionType implements component.Component.
 func (c *Component) ConditionType() string { return v1alpha1.ConditionTraefikReady }
@@ -27,12 +77,72 @@ func (c *Component) ConditionType() string { return v1alpha1.ConditionTraefikRea
 // Enabled implements component.Component.
 func (c *Component) Enabled(cn *v1alpha1.ClusterNetworking) bool { return cn.Spec.Traefik.IsEnabled() }
 
-// Render implements component.Component.
+// Render implements component.Component: it reads the valuesFrom
+// documents, fetches the chart when one is named, makes sure the
+// dashboard's Secret exists and is usable, and renders.
 func (c *Component) Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
-	return nil, nil
+	spec := cn.Spec.Traefik
+	docs, err := resolveValuesFrom(ctx, c.deps.Reader, &spec)
+	if err != nil {
+		return nil, err
+	}
+	in := Inputs{ValuesFrom: docs}
+	chartID := "embedded"
+	if src := spec.Chart; src != nil {
+		if in.Chart, err = c.charts.Fetch(*src); err != nil {
+			return nil, err
+		}
+		chartID = chartKey(*src)
+	}
+	last := lastRender{}
+	if spec.Dashboard.Enabled {
+		name, problem, err := c.ensureDashboardSecret(ctx, cn)
+		if err != nil {
+			return nil, err
+		}
+		last.dashboardSecret, last.dashboardProblem = name, problem
+		if problem == nil {
+			in.DashboardSecret = name
+		}
+	}
+	if last.rendered, err = c.cache.build(&spec, in, chartID); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.last = last
+	c.mu.Unlock()
+	return last.objects, nil
 }
 
-// Observe implements component.Component.
-func (c *Component) Observe(ctx context.Context, cn *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) (component.Health, error) {
-	return component.Health{Reason: "NotImplemented", Message: "traefik is not managed yet"}, nil
+// Disable implements component.Disabler: it removes the generated
+// dashboard Secret and the traefik section of status. The frame prunes
+// the rest, holding back CRDs still in use (see FilterPrune).
+func (c *Component) Disable(ctx context.Context, cn *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) error {
+	if err := c.deleteGeneratedSecret(ctx, cn); err != nil {
+		return err
+	}
+	status.Traefik = nil
+	return nil
+}
+
+func (c *Component) lastRender() lastRender {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last
+}
+
+// event records an Event on cn; the note never carries a secret.
+func (c *Component) event(cn *v1alpha1.ClusterNetworking, eventType, reason, action, note string, args ...any) {
+	if c.deps.Events == nil {
+		return
+	}
+	c.deps.Events.Eventf(cn, nil, eventType, reason, action, note, args...)
+}
+
+// dashboardProblemHealth reports a dashboard that is not exposed.
+func dashboardProblemHealth(problem error) component.Health {
+	return component.Health{
+		Reason:  ReasonDashboardSecretInvalid,
+		Message: fmt.Sprintf("the dashboard is not exposed until its Secret is fixed: %v", problem),
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -55,7 +56,7 @@ func Start(t testing.TB, extraCRDDirs ...string) *Env {
 			t.Fatalf("%s is missing from %s: run `make envtest` (bash hack/tools.sh) to build the control plane", b, bin)
 		}
 	}
-	ctrl.SetLogger(zap.New(zap.WriteTo(testWriter{t}), zap.UseDevMode(true)))
+	logTo(t)
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: bin,
 		CRDDirectoryPaths:     append([]string{filepath.Join(RepoRoot(), "config", "crd", "bases")}, extraCRDDirs...),
@@ -122,9 +123,37 @@ func StartManager(t testing.TB, cfg *rest.Config) (stop func()) {
 	return stop
 }
 
-type testWriter struct{ t testing.TB }
+// logs goes to the test that started the newest environment: the
+// controller-runtime logger can be set only once per process.
+var logs = &testLog{}
 
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(string(p))
+var setLogger sync.Once
+
+type testLog struct {
+	mu sync.Mutex
+	t  testing.TB
+}
+
+func logTo(t testing.TB) {
+	setLogger.Do(func() { ctrl.SetLogger(zap.New(zap.WriteTo(logs), zap.UseDevMode(true))) })
+	logs.mu.Lock()
+	logs.t = t
+	logs.mu.Unlock()
+	t.Cleanup(func() {
+		logs.mu.Lock()
+		if logs.t == t {
+			logs.t = nil
+		}
+		logs.mu.Unlock()
+	})
+}
+
+// Write logs p to the current test, or drops it between tests.
+func (l *testLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.t != nil {
+		l.t.Log(string(p))
+	}
 	return len(p), nil
 }

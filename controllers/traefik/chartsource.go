@@ -1,0 +1,250 @@
+package traefik
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/getter"
+	"helm.sh/helm/v3/pkg/repo"
+	"sigs.k8s.io/yaml"
+
+	"github.com/wharf-dev/wharf/api/v1alpha1"
+	"github.com/wharf-dev/wharf/controllers/component"
+)
+
+// ChartFetcher fetches charts named by spec.traefik.chart with Helm's
+// getters: from a classic repository (its index.yaml, then the archive it
+// lists) for http and https, or from a registry for oci. A chart is
+// fetched once: archives are kept in CacheDir, and loaded charts in memory.
+// It is safe for concurrent use.
+type ChartFetcher struct {
+	// CacheDir holds the fetched archives. Empty: DefaultChartCacheDir().
+	CacheDir string
+	// Getters fetch by URL scheme. Nil: Helm's http, https and oci getters.
+	Getters getter.Providers
+
+	mu     sync.Mutex
+	charts map[string]*chart.Chart
+}
+
+// DefaultChartCacheDir is <user cache dir>/wharf/charts, or a directory
+// under the temporary directory when the user has no cache directory.
+func DefaultChartCacheDir() string {
+	if dir, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(dir, "wharf", "charts")
+	}
+	return filepath.Join(os.TempDir(), "wharf-charts")
+}
+
+// Fetch returns the chart src names, after checking that its Chart.yaml
+// has exactly that name and version. A chart the repository does not have
+// stalls the component; a repository that cannot be reached is an error
+// to retry.
+func (f *ChartFetcher) Fetch(src v1alpha1.ChartSource) (*chart.Chart, error) {
+	key := chartKey(src)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if ch, ok := f.charts[key]; ok {
+		return ch, nil
+	}
+	ch, err := f.fromDisk(key, src)
+	if err != nil {
+		if ch, err = f.download(key, src); err != nil {
+			return nil, err
+		}
+	}
+	if f.charts == nil {
+		f.charts = map[string]*chart.Chart{}
+	}
+	f.charts[key] = ch
+	return ch, nil
+}
+
+// chartKey identifies a chart by repository, name and version.
+func chartKey(src v1alpha1.ChartSource) string {
+	sum := sha256.Sum256([]byte(src.Repository + "\x00" + src.Name + "\x00" + src.Version))
+	return hex.EncodeToString(sum[:8]) + "-" + src.Name + "-" + src.Version
+}
+
+func (f *ChartFetcher) cacheDir() string {
+	if f.CacheDir != "" {
+		return f.CacheDir
+	}
+	return DefaultChartCacheDir()
+}
+
+func (f *ChartFetcher) archivePath(key string) string {
+	return filepath.Join(f.cacheDir(), key+".tgz")
+}
+
+// fromDisk loads a cached archive. A missing or unusable one is an error,
+// and an unusable one is removed.
+func (f *ChartFetcher) fromDisk(key string, src v1alpha1.ChartSource) (*chart.Chart, error) {
+	path := f.archivePath(key)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := loadArchive(data, src)
+	if err != nil {
+		_ = os.Remove(path)
+		return nil, err
+	}
+	return ch, nil
+}
+
+// download fetches, checks and caches the archive.
+func (f *ChartFetcher) download(key string, src v1alpha1.ChartSource) (*chart.Chart, error) {
+	var data []byte
+	var err error
+	if strings.HasPrefix(src.Repository, "oci://") {
+		data, err = f.fetchOCI(src)
+	} else {
+		data, err = f.fetchFromIndex(src)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ch, err := loadArchive(data, src)
+	if err != nil {
+		return nil, err
+	}
+	f.store(key, data)
+	return ch, nil
+}
+
+// store writes the archive to the cache; the cache is an optimisation, so
+// a failure only means the chart is downloaded again after a restart.
+func (f *ChartFetcher) store(key string, data []byte) {
+	dir := f.cacheDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(dir, key+".*.tmp")
+	if err != nil {
+		return
+	}
+	_, werr := tmp.Write(data)
+	cerr := tmp.Close()
+	if werr != nil || cerr != nil || os.Rename(tmp.Name(), f.archivePath(key)) != nil {
+		_ = os.Remove(tmp.Name())
+	}
+}
+
+func (f *ChartFetcher) getter(rawURL string) (getter.Getter, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, component.Stalled(ReasonChartNotFound, fmt.Errorf("chart URL %q: %w", rawURL, err))
+	}
+	providers := f.Getters
+	if providers == nil {
+		providers = getter.Getters()
+	}
+	g, err := providers.ByScheme(u.Scheme)
+	if err != nil {
+		return nil, component.Stalled(ReasonChartNotFound, fmt.Errorf("chart URL %q: %w", rawURL, err))
+	}
+	return g, nil
+}
+
+// fetchFromIndex reads the repository's index, finds the exact version and
+// downloads the archive it points to, checking its digest when the index
+// gives one.
+func (f *ChartFetcher) fetchFromIndex(src v1alpha1.ChartSource) ([]byte, error) {
+	base := strings.TrimSuffix(src.Repository, "/")
+	cv, err := f.findInIndex(base, src)
+	if err != nil {
+		return nil, err
+	}
+	if len(cv.URLs) == 0 {
+		return nil, component.Stalledf(ReasonChartNotFound, "chart %s version %s in %s has no download URL", src.Name, src.Version, base)
+	}
+	archiveURL, err := repo.ResolveReferenceURL(base+"/", cv.URLs[0])
+	if err != nil {
+		return nil, component.Stalled(ReasonChartNotFound, fmt.Errorf("chart %s version %s: %w", src.Name, src.Version, err))
+	}
+	data, err := f.get(archiveURL, base)
+	if err != nil {
+		return nil, err
+	}
+	if cv.Digest != "" {
+		sum := sha256.Sum256(data)
+		if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, cv.Digest) {
+			return nil, &reasonError{reason: ReasonChartFetchFailed,
+				err: fmt.Errorf("chart %s version %s from %s: digest %s, the index says %s", src.Name, src.Version, archiveURL, got, cv.Digest)}
+		}
+	}
+	return data, nil
+}
+
+func (f *ChartFetcher) findInIndex(base string, src v1alpha1.ChartSource) (*repo.ChartVersion, error) {
+	data, err := f.get(base+"/index.yaml", base)
+	if err != nil {
+		return nil, err
+	}
+	idx := &repo.IndexFile{}
+	if err := yaml.Unmarshal(data, idx); err != nil {
+		return nil, &reasonError{reason: ReasonChartFetchFailed, err: fmt.Errorf("index of %s: %w", base, err)}
+	}
+	var versions []string
+	for _, cv := range idx.Entries[src.Name] {
+		if cv == nil || cv.Metadata == nil {
+			continue
+		}
+		if cv.Version == src.Version {
+			return cv, nil
+		}
+		versions = append(versions, cv.Version)
+	}
+	if len(versions) == 0 {
+		return nil, component.Stalledf(ReasonChartNotFound, "repository %s has no chart named %s", base, src.Name)
+	}
+	sort.Strings(versions)
+	return nil, component.Stalledf(ReasonChartNotFound, "repository %s has no version %s of chart %s (it has %s)",
+		base, src.Version, src.Name, strings.Join(versions, ", "))
+}
+
+// fetchOCI pulls name:version from the registry path in src.Repository.
+// OCI tags cannot hold '+', which Helm writes as '_'.
+func (f *ChartFetcher) fetchOCI(src v1alpha1.ChartSource) ([]byte, error) {
+	ref := strings.TrimSuffix(src.Repository, "/") + "/" + src.Name + ":" + strings.ReplaceAll(src.Version, "+", "_")
+	return f.get(ref, src.Repository)
+}
+
+func (f *ChartFetcher) get(rawURL, repoURL string) ([]byte, error) {
+	g, err := f.getter(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	buf, err := g.Get(rawURL, getter.WithURL(repoURL))
+	if err != nil {
+		return nil, &reasonError{reason: ReasonChartFetchFailed, err: fmt.Errorf("fetch %s: %w", rawURL, err)}
+	}
+	return buf.Bytes(), nil
+}
+
+// loadArchive loads a chart archive and checks it is the chart asked for.
+func loadArchive(data []byte, src v1alpha1.ChartSource) (*chart.Chart, error) {
+	ch, err := loader.LoadArchive(bytes.NewReader(data))
+	if err != nil {
+		return nil, &reasonError{reason: ReasonChartFetchFailed, err: fmt.Errorf("chart %s version %s is not a valid chart archive: %w", src.Name, src.Version, err)}
+	}
+	if ch.Metadata == nil || ch.Metadata.Name != src.Name || ch.Metadata.Version != src.Version {
+		got := "no Chart.yaml"
+		if ch.Metadata != nil {
+			got = ch.Metadata.Name + " version " + ch.Metadata.Version
+		}
+		return nil, component.Stalledf(ReasonChartNotFound, "the archive fetched for chart %s version %s holds %s", src.Name, src.Version, got)
+	}
+	return ch, nil
+}

@@ -1,0 +1,124 @@
+package traefik
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/wharf-dev/wharf/api/v1alpha1"
+	"github.com/wharf-dev/wharf/internal/render"
+)
+
+// Run with UPDATE_GOLDEN=1 to rewrite testdata/*.golden.yaml.
+var updateGolden = os.Getenv("UPDATE_GOLDEN") == "1"
+
+// k3sValuesFrom is a values document as a user would keep it in a
+// ConfigMap: the image and metrics port K3s packages Traefik with.
+const k3sValuesFrom = `
+image:
+  registry: docker.io
+  repository: rancher/mirrored-library-traefik
+  tag: "3.3.6"
+deployment:
+  podAnnotations:
+    prometheus.io/port: "9100"
+    prometheus.io/scrape: "true"
+ports:
+  metrics:
+    port: 9100
+    expose: false
+    exposedPort: 9100
+    protocol: TCP
+`
+
+// k3sValues are spec.values over it: HTTP redirected to HTTPS, client IPs
+// kept, debug logs, and a null that drops a default annotation.
+const k3sValues = `{
+  "deployment": {"podAnnotations": {"prometheus.io/path": null}},
+  "metrics": {"prometheus": {"entryPoint": "metrics"}},
+  "ports": {"web": {"redirectTo": "websecure"}},
+  "service": {"externalTrafficPolicy": "Local"},
+  "logs": {"general": {"level": "DEBUG"}}
+}`
+
+func TestGolden(t *testing.T) {
+	k3sDoc, err := parseValuesDocument([]byte(k3sValuesFrom))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name     string
+		spec     v1alpha1.TraefikSpec
+		in       Inputs
+		fullCRDs bool
+	}{
+		{name: "default", spec: v1alpha1.TraefikSpec{}, fullCRDs: true},
+		{name: "k3s", spec: v1alpha1.TraefikSpec{Values: &apiextensionsv1.JSON{Raw: []byte(k3sValues)}},
+			in: Inputs{ValuesFrom: []map[string]any{k3sDoc}}},
+		{name: "dashboard", spec: seedsDashboardSpec(), in: Inputs{DashboardSecret: "authsecret"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			objs, err := Render(tc.spec, tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := goldenBytes(t, objs, tc.fullCRDs)
+			checkGolden(t, filepath.Join("testdata", tc.name+".golden.yaml"), got)
+		})
+	}
+}
+
+// seedsDashboardSpec is the guide's dashboard: host traefik.example.com on
+// the web entry point, users in the Secret authsecret.
+func seedsDashboardSpec() v1alpha1.TraefikSpec {
+	return v1alpha1.TraefikSpec{Dashboard: v1alpha1.DashboardSpec{
+		Enabled:     true,
+		Host:        "traefik.example.com",
+		EntryPoints: []string{"web"},
+		BasicAuth:   &v1alpha1.BasicAuth{SecretName: "authsecret"},
+	}}
+}
+
+// goldenBytes encodes objs; CRDs, the chart's static files, are written
+// in full only when fullCRDs is set, else as one comment line each.
+func goldenBytes(t *testing.T, objs []*unstructured.Unstructured, fullCRDs bool) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	var rest []*unstructured.Unstructured
+	for _, o := range objs {
+		if o.GetKind() == "CustomResourceDefinition" && !fullCRDs {
+			fmt.Fprintf(&buf, "# CustomResourceDefinition %s (from the chart's crds/)\n", o.GetName())
+			continue
+		}
+		rest = append(rest, o)
+	}
+	out, err := render.Encode(rest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf.Write(out)
+	return buf.Bytes()
+}
+
+func checkGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if updateGolden {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with UPDATE_GOLDEN=1 to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("render differs from %s (run with UPDATE_GOLDEN=1 to accept):\n%s", path, lineDiff(string(want), string(got)))
+	}
+}

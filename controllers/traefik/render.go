@@ -1,0 +1,114 @@
+package traefik
+
+import (
+	"fmt"
+	"sync"
+
+	"helm.sh/helm/v3/pkg/chart"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/wharf-dev/wharf/api/v1alpha1"
+	"github.com/wharf-dev/wharf/controllers/component"
+	"github.com/wharf-dev/wharf/internal/render"
+	"github.com/wharf-dev/wharf/templates"
+)
+
+// ReleaseName is the Helm release name the chart is rendered as.
+const ReleaseName = "traefik"
+
+// EmbeddedChart returns the chart embedded in wharf, parsed once.
+var EmbeddedChart = sync.OnceValues(func() (*chart.Chart, error) {
+	return render.LoadChart(templates.Traefik, "traefik")
+})
+
+// Inputs are what Render needs besides the spec: facts read from the
+// cluster or fetched by the component.
+type Inputs struct {
+	// Chart to render; nil means the embedded chart.
+	Chart *chart.Chart
+	// ValuesFrom are the documents spec.valuesFrom names, in order.
+	ValuesFrom []map[string]any
+	// DashboardSecret names the Secret the dashboard's basicAuth
+	// Middleware reads. Empty: the dashboard is not rendered, even when
+	// enabled, because there is no usable Secret to protect it with.
+	DashboardSecret string
+}
+
+// Render returns the objects that deploy Traefik as spec declares, in
+// apply order: the chart's CRDs, its objects, then the dashboard's
+// Middleware and IngressRoute. Values the chart refuses stall with
+// reason InvalidValues and Helm's message.
+func Render(spec v1alpha1.TraefikSpec, in Inputs) ([]*unstructured.Unstructured, error) {
+	r, err := build(&spec, in)
+	if err != nil {
+		return nil, err
+	}
+	return r.objects, nil
+}
+
+// rendered is a render's objects and what status reports about them.
+type rendered struct {
+	objects      []*unstructured.Unstructured
+	chart        string
+	deployment   types.NamespacedName
+	dashboardURL string
+}
+
+func build(spec *v1alpha1.TraefikSpec, in Inputs) (*rendered, error) {
+	ch := in.Chart
+	if ch == nil {
+		var err error
+		if ch, err = EmbeddedChart(); err != nil {
+			return nil, fmt.Errorf("load the embedded traefik chart: %w", err)
+		}
+	}
+	user, err := specValues(spec)
+	if err != nil {
+		return nil, err
+	}
+	values := MergeValues(append(append([]map[string]any{}, in.ValuesFrom...), user)...)
+	objs, err := render.RenderChart(ch, values, render.Release{Name: ReleaseName, Namespace: spec.NamespaceOrDefault()})
+	if err != nil {
+		return nil, component.Stalled(ReasonInvalidValues, err)
+	}
+	r := &rendered{objects: objs, chart: chartName(ch), deployment: findDeployment(objs)}
+	if spec.Dashboard.Enabled && in.DashboardSecret != "" {
+		lookup := valueLookup{values, ch.Values}
+		dash, err := renderDashboard(spec, lookup, in.DashboardSecret)
+		if err != nil {
+			return nil, err
+		}
+		r.objects = append(r.objects, dash...)
+		r.dashboardURL = dashboardURL(&spec.Dashboard, lookup)
+	}
+	return r, nil
+}
+
+// chartName is name-version, as status.traefik.chart reports it.
+func chartName(ch *chart.Chart) string {
+	if ch.Metadata == nil {
+		return ""
+	}
+	return ch.Metadata.Name + "-" + ch.Metadata.Version
+}
+
+// findDeployment returns the Traefik Deployment among objs, if any.
+func findDeployment(objs []*unstructured.Unstructured) types.NamespacedName {
+	for _, o := range objs {
+		if o.GetKind() == "Deployment" && o.GroupVersionKind().Group == "apps" {
+			return types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}
+		}
+	}
+	return types.NamespacedName{}
+}
+
+// RenderOffline renders without a cluster: the embedded chart (or none
+// other: a remote chart is not fetched), spec.values only (valuesFrom is
+// not read) and the dashboard bound to the Secret it names, or to the name
+// of the Secret wharf would generate.
+func (c *Component) RenderOffline(cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
+	spec := cn.Spec.Traefik
+	name, _ := dashboardSecret(&spec)
+	return Render(spec, Inputs{DashboardSecret: name})
+}
