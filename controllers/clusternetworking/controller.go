@@ -44,6 +44,7 @@ type Reconciler struct {
 
 // +kubebuilder:rbac:groups=networking.wharf.dev,resources=clusternetworkings,verbs=get;list;watch
 // +kubebuilder:rbac:groups=networking.wharf.dev,resources=clusternetworkings/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=networking.wharf.dev,resources=clusternetworkings/finalizers,verbs=update
 
 // Reconcile brings the cluster's add-ons to what the ClusterNetworking
 // declares and reports the result in its status.

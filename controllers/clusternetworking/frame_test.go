@@ -69,6 +69,12 @@ func configMap(ns, name, value string) *unstructured.Unstructured {
 // requests counted.
 func startFrame(t *testing.T, cfg *rest.Config, comps ...component.Component) *testenv.Counter {
 	t.Helper()
+	counter, _ := startStoppableFrame(t, cfg, comps...)
+	return counter
+}
+
+func startStoppableFrame(t *testing.T, cfg *rest.Config, comps ...component.Component) (*testenv.Counter, func()) {
+	t.Helper()
 	counted, counter := testenv.Counting(cfg)
 	mgr, err := ctrl.NewManager(counted, ctrl.Options{
 		Scheme:     controllers.NewScheme(),
@@ -88,8 +94,9 @@ func startFrame(t *testing.T, cfg *rest.Config, comps ...component.Component) *t
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = mgr.Start(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return counter
+	stop := func() { cancel(); <-done }
+	t.Cleanup(stop)
+	return counter, stop
 }
 
 func ptrTo[T any](v T) *T { return &v }
@@ -257,5 +264,48 @@ func TestFrameIsolatesComponentFailures(t *testing.T) {
 			return errors.New("beta-a still there")
 		}
 		return c.Get(context.Background(), types.NamespacedName{Namespace: "default", Name: "alpha-a"}, &corev1.ConfigMap{})
+	})
+}
+
+func TestFrameRestartSendsNoWrite(t *testing.T) {
+	env := testenv.Start(t)
+	c := env.Client
+	alpha := &fakeComponent{name: "alpha", condition: "AlphaReady", ns: "default"}
+	_, stop := startStoppableFrame(t, env.Config, alpha)
+	createCN(t, c, nil)
+	eventually(t, 30*time.Second, "Ready", func() error { return conditionIs(getCN(t, c), v1alpha1.ConditionReady, metav1.ConditionTrue) })
+	stop()
+
+	// A new manager remembers nothing, but finds every object current.
+	counter := startFrame(t, env.Config, alpha)
+	for i := range 3 {
+		annotate(t, c, "test/poke", fmt.Sprint(i))
+		time.Sleep(500 * time.Millisecond)
+	}
+	if w := counter.Writes(); w != 0 {
+		t.Fatalf("a restarted manager sent %d writes for unchanged objects:\n%s", w, counter.WritePaths())
+	}
+	if counter.Count("GET") == 0 {
+		t.Fatal("the restarted manager read nothing, so the test proves nothing")
+	}
+
+	// A hand edit after the restart is still reverted.
+	cm := &corev1.ConfigMap{}
+	if err := c.Get(context.Background(), types.NamespacedName{Namespace: "default", Name: "alpha-a"}, cm); err != nil {
+		t.Fatal(err)
+	}
+	cm.Data["key"] = "edited by hand"
+	if err := c.Update(context.Background(), cm); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "hand edit reverted", func() error {
+		got := &corev1.ConfigMap{}
+		if err := c.Get(context.Background(), client.ObjectKeyFromObject(cm), got); err != nil {
+			return err
+		}
+		if got.Data["key"] != "one" {
+			return fmt.Errorf("data is %q", got.Data["key"])
+		}
+		return nil
 	})
 }

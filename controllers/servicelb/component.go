@@ -1,25 +1,50 @@
-// Package servicelb manages ServiceLB from the ClusterNetworking resource.
 package servicelb
 
 import (
 	"context"
+	"fmt"
+	"strings"
+	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/controllers/component"
+	"github.com/wharf-dev/wharf/internal/apply"
 )
 
-// Component is the ServiceLB component.
+// ReasonServicesPending is the ServiceLBReady reason while some Services
+// cannot get a node. The condition stays True: ServiceLB works, those
+// Services wait for a free port or an eligible node, as in K3s.
+const ReasonServicesPending = "ServicesPending"
+
+// Component is the ServiceLB component of the ClusterNetworking: it renders
+// the svclb ServiceAccount and reports what the Service reconciler found.
+// The svclb DaemonSets themselves are applied by the Service reconciler.
 type Component struct {
-	deps component.Deps
+	deps    component.Deps
+	tracker *Tracker
 }
 
-// New returns the ServiceLB component.
-func New(deps component.Deps) *Component { return &Component{deps: deps} }
+// New returns the ServiceLB component with a Tracker of its own, which the
+// Service reconciler shares (see Setup).
+func New(deps component.Deps) *Component { return &Component{deps: deps, tracker: NewTracker()} }
+
+// Tracker returns the summary the component reports from.
+func (c *Component) Tracker() *Tracker { return c.tracker }
 
 // Name implements component.Component.
-func (c *Component) Name() string { return "servicelb" }
+func (c *Component) Name() string { return ComponentName }
 
 // ConditionType implements component.Component.
 func (c *Component) ConditionType() string { return v1alpha1.ConditionServiceLBReady }
@@ -29,12 +54,127 @@ func (c *Component) Enabled(cn *v1alpha1.ClusterNetworking) bool {
 	return cn.Spec.ServiceLB.IsEnabled()
 }
 
-// Render implements component.Component.
+// Render implements component.Component: the svclb ServiceAccount, in a
+// namespace created first if missing (as K3s does; wharf never deletes it).
 func (c *Component) Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
-	return nil, nil
+	ns := cn.Spec.ServiceLB.NamespaceOrDefault()
+	if err := c.ensureNamespace(ctx, ns); err != nil {
+		return nil, err
+	}
+	return c.RenderOffline(cn)
 }
 
-// Observe implements component.Component.
-func (c *Component) Observe(ctx context.Context, cn *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) (component.Health, error) {
-	return component.Health{Reason: "NotImplemented", Message: "servicelb is not managed yet"}, nil
+// RenderOffline implements component.OfflineRenderer.
+func (c *Component) RenderOffline(cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
+	sa := corev1ac.ServiceAccount(ServiceAccountName, cn.Spec.ServiceLB.NamespaceOrDefault()).
+		WithAutomountServiceAccountToken(false)
+	obj, err := toUnstructured(sa)
+	if err != nil {
+		return nil, err
+	}
+	return []*unstructured.Unstructured{obj}, nil
+}
+
+func (c *Component) ensureNamespace(ctx context.Context, name string) error {
+	ns := &corev1.Namespace{}
+	err := c.deps.Reader.Get(ctx, client.ObjectKey{Name: name}, ns)
+	if !apierrors.IsNotFound(err) {
+		if err != nil {
+			return fmt.Errorf("read namespace %s: %w", name, err)
+		}
+		return nil
+	}
+	ns.Name = name
+	if err := c.deps.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create namespace %s: %w", name, err)
+	}
+	return nil
+}
+
+// Observe implements component.Component: it copies the Tracker's summary
+// into status and says how many Services are served and pending.
+func (c *Component) Observe(_ context.Context, _ *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) (component.Health, error) {
+	sum := c.tracker.Summary()
+	status.ServiceLB = &sum
+	h := component.Ready(summaryMessage(sum))
+	if len(sum.Pending) > 0 {
+		h.Reason = ReasonServicesPending
+	}
+	return h, nil
+}
+
+// cleanupWait bounds how long Disable waits for the Service reconciler.
+const cleanupWait = 3 * time.Second
+
+// Disable implements component.Disabler: the Service reconciler removes the
+// DaemonSets, finalizers and ingress when it sees ServiceLB disabled. This
+// waits a little for it and reports an error (and so a retry) while it is
+// not done.
+func (c *Component) Disable(ctx context.Context, _ *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) error {
+	status.ServiceLB = nil
+	if c.deps.Client == nil {
+		return nil
+	}
+	var left int
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, cleanupWait, true, func(ctx context.Context) (bool, error) {
+		n, err := c.daemonSetsLeft(ctx)
+		left = n
+		return err == nil && n == 0 && c.tracker.Len() == 0, err
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for the Service controller to remove %d svclb DaemonSets and release %d Services: %w", left, c.tracker.Len(), err)
+	}
+	return nil
+}
+
+// daemonSetsLeft counts the svclb DaemonSets in the cache.
+func (c *Component) daemonSetsLeft(ctx context.Context) (int, error) {
+	list := &appsv1.DaemonSetList{}
+	if err := c.deps.Client.List(ctx, list, client.MatchingLabels{
+		apply.ManagedByLabel: apply.ManagedByValue, apply.ComponentLabel: ComponentName,
+	}); err != nil {
+		return 0, fmt.Errorf("list svclb DaemonSets: %w", err)
+	}
+	return len(list.Items), nil
+}
+
+// SetupWatches implements component.Watcher: a change of the summary
+// reconciles the ClusterNetworking.
+func (c *Component) SetupWatches(b *builder.Builder) *builder.Builder {
+	return b.WatchesRawSource(source.Channel(c.tracker.Changes(), &handler.EnqueueRequestForObject{}))
+}
+
+// summaryMessage says, e.g., "3 services served (2 with ingress), 1 pending:
+// default/web2: port 8888/TCP is already in use on every eligible node (master02)".
+func summaryMessage(s v1alpha1.ServiceLBStatus) string {
+	msg := fmt.Sprintf("%s served (%d with ingress), %d pending", plural(int(s.Services), "service"), s.Ready, len(s.Pending))
+	if len(s.Pending) == 0 {
+		return msg
+	}
+	var parts []string
+	for i, p := range s.Pending {
+		if i == 3 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(s.Pending)-3))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s/%s: %s", p.Namespace, p.Name, p.Reason))
+	}
+	return msg + ": " + strings.Join(parts, "; ")
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// toUnstructured converts an apply configuration (or any object) to an
+// unstructured object.
+func toUnstructured(obj any) (*unstructured.Unstructured, error) {
+	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, fmt.Errorf("convert to unstructured: %w", err)
+	}
+	return &unstructured.Unstructured{Object: content}, nil
 }

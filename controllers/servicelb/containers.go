@@ -25,10 +25,7 @@ const hostIPsField = "status.hostIPs"
 // the Service's cluster IPs, or with externalTrafficPolicy Local to the
 // NodePort on the host's own IPs.
 func container(svc *corev1.Service, spec *v1alpha1.ServiceLBSpec, port corev1.ServicePort, ranges string) *corev1ac.ContainerApplyConfiguration {
-	protocol := port.Protocol
-	if protocol == "" {
-		protocol = corev1.ProtocolTCP
-	}
+	protocol := protocolOf(port.Protocol)
 	name := fmt.Sprintf("lb-%s-%d", strings.ToLower(string(protocol)), port.Port)
 	env := []*corev1ac.EnvVarApplyConfiguration{
 		envVar("SRC_PORT", strconv.Itoa(int(port.Port))),
@@ -85,7 +82,8 @@ func sourceRanges(svc *corev1.Service) (string, error) {
 	}
 	var cidrs []string
 	for _, r := range raw {
-		_, n, err := net.ParseCIDR(strings.TrimSpace(r))
+		r = strings.TrimSpace(r)
+		_, n, err := net.ParseCIDR(r)
 		if err != nil {
 			return "", fmt.Errorf("service %s/%s has an invalid load-balancer source range %q: it must be a CIDR such as 192.168.0.0/16", svc.Namespace, svc.Name, r)
 		}

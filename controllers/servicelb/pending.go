@@ -12,18 +12,36 @@ import (
 // requested host port is taken.
 const schedulerPortsMessage = "free ports"
 
+// Actions of the UnAvailableLoadBalancer Events, one per kind of reason. The
+// Events API folds Events with the same regarding object, reason and action
+// into one series that keeps its first note, so each kind gets its own.
+const (
+	actionWaitForNode     = "WaitForNode"
+	actionWaitForHostPort = "WaitForFreeHostPort"
+	actionWaitForSchedule = "WaitForScheduling"
+	actionFixService      = "FixService"
+)
+
+// pending is why a Service cannot get a node.
+type pending struct {
+	// action is the Event action for this kind of reason.
+	action string
+	// reason says why, for people; empty when the Service may get a node.
+	reason string
+}
+
 // pendingReason says why svc, which has no ingress, cannot get a node, or
-// returns "" when it may still get one (its pods are being scheduled or
-// started). own are the pods of svc's DaemonSet; others are the other svclb
+// returns an empty reason when it may still get one (its pods are being
+// scheduled or started). own are the pods of svc's DaemonSet; others are the other svclb
 // pods of the cluster, the only pods wharf caches: they tell which Services
 // hold a port, while a host port taken by any other pod is known only from
 // the scheduler's verdict on svc's pods.
-func pendingReason(svc *corev1.Service, e eligibility, own, others []corev1.Pod) string {
+func pendingReason(svc *corev1.Service, e eligibility, own, others []corev1.Pod) pending {
 	if len(e.nodes) == 0 {
-		return "no node is eligible: " + e.why
+		return pending{action: actionWaitForNode, reason: "no node is eligible: " + e.why}
 	}
 	if len(own) == 0 {
-		return ""
+		return pending{}
 	}
 	var nodes []string
 	ports := false
@@ -31,7 +49,7 @@ func pendingReason(svc *corev1.Service, e eligibility, own, others []corev1.Pod)
 	for i := range own {
 		c := podCondition(&own[i], corev1.PodScheduled)
 		if c == nil || c.Status != corev1.ConditionFalse || c.Reason != corev1.PodReasonUnschedulable {
-			return ""
+			return pending{}
 		}
 		if n := targetNode(&own[i]); n != "" {
 			nodes = append(nodes, n)
@@ -42,9 +60,10 @@ func pendingReason(svc *corev1.Service, e eligibility, own, others []corev1.Pod)
 	slices.Sort(nodes)
 	nodes = slices.Compact(nodes)
 	if !ports {
-		return fmt.Sprintf("the svclb pods cannot be scheduled on any eligible node (%s): %s", joinLimited(nodes, 5), message)
+		return pending{action: actionWaitForSchedule, reason: fmt.Sprintf(
+			"the svclb pods cannot be scheduled on any eligible node (%s): %s", joinLimited(nodes, 5), message)}
 	}
-	return portConflictReason(svc, nodes, others)
+	return pending{action: actionWaitForHostPort, reason: portConflictReason(svc, nodes, others)}
 }
 
 // portConflictReason names the Service ports taken on nodes and, when they

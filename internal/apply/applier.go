@@ -74,6 +74,12 @@ func (a *Applier) ApplyNow(ctx context.Context, obj *unstructured.Unstructured, 
 		}
 	}
 	out := obj.DeepCopy()
+	annotations := out.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[AppliedHashAnnotation] = desired
+	out.SetAnnotations(annotations)
 	if err := a.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(out),
 		client.FieldOwner(a.fieldManager), client.ForceOwnership); err != nil {
 		return fmt.Errorf("apply %s: %w", describe(obj), err)
@@ -103,7 +109,42 @@ func (a *Applier) unchanged(key, desired string, live metav1.Object) bool {
 	a.mu.Lock()
 	m, ok := a.memo[key]
 	a.mu.Unlock()
-	return ok && m.uid == live.GetUID() && m.desired == desired && m.owned == ownedFields(live, a.fieldManager)
+	if ok {
+		return m.uid == live.GetUID() && m.desired == desired && m.owned == ownedFields(live, a.fieldManager)
+	}
+	// Nothing remembered (the manager restarted): trust the object if it
+	// holds what is desired, as recorded by the last apply, and no other
+	// manager wrote it since. Then remember it like an apply would.
+	if live.GetAnnotations()[AppliedHashAnnotation] != desired || touchedSinceApply(live, a.fieldManager) {
+		return false
+	}
+	a.remember(key, desired, live)
+	return true
+}
+
+// touchedSinceApply reports whether the object lacks an apply by manager,
+// or another manager wrote the object itself (not a subresource such as
+// status) at or after that apply. Managed-field times have a resolution of
+// a second, so a write in the same second counts as after.
+func touchedSinceApply(obj metav1.Object, manager string) bool {
+	var applied *metav1.Time
+	for _, mf := range obj.GetManagedFields() {
+		if mf.Manager == manager && mf.Operation == metav1.ManagedFieldsOperationApply && mf.Subresource == "" {
+			applied = mf.Time
+		}
+	}
+	if applied == nil {
+		return true
+	}
+	for _, mf := range obj.GetManagedFields() {
+		if mf.Manager == manager || mf.Subresource != "" {
+			continue
+		}
+		if mf.Time == nil || !mf.Time.Before(applied) {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *Applier) remember(key, desired string, live metav1.Object) {

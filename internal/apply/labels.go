@@ -12,6 +12,11 @@ const (
 	ManagedByLabel = "app.kubernetes.io/managed-by"
 	ManagedByValue = "wharf"
 	ComponentLabel = "networking.wharf.dev/component"
+
+	// AppliedHashAnnotation records a digest of what wharf last applied,
+	// so that a restarted manager knows an object is current without
+	// applying it again.
+	AppliedHashAnnotation = "networking.wharf.dev/applied-hash"
 )
 
 // Owner is the object that owns what is applied.

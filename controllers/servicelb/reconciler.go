@@ -1,0 +1,104 @@
+package servicelb
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/wharf-dev/wharf/api/v1alpha1"
+	"github.com/wharf-dev/wharf/internal/apply"
+)
+
+// Reconciler serves LoadBalancer Services while ServiceLB is enabled: it
+// applies each one's svclb DaemonSet, keeps the load-balancer-cleanup
+// finalizer, writes status.loadBalancer.ingress and records why a Service
+// cannot get a node. When ServiceLB is disabled, the ClusterNetworking is
+// gone or a Service is no longer served, it removes what it did.
+type Reconciler struct {
+	// Client reads from the manager's cache and writes to the API server.
+	Client client.Client
+	// Reader reads from the API server, for managed fields the cache drops.
+	Reader client.Reader
+	// Applier applies the DaemonSets with the wharf field manager.
+	Applier *apply.Applier
+	// Events records Events on Services.
+	Events events.EventRecorder
+	// Tracker receives each Service's state for the ClusterNetworking status.
+	Tracker *Tracker
+
+	stale staleGuard
+}
+
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups="",resources=services/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=services/status,verbs=update;patch
+// +kubebuilder:rbac:groups=apps,resources=daemonsets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=list;watch
+// +kubebuilder:rbac:groups="",resources=nodes,verbs=list;watch
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=list;watch
+// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;create
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile serves, finishes or releases one Service.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	cfg, err := r.settings(ctx)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	svc := &corev1.Service{}
+	if err := r.Client.Get(ctx, req.NamespacedName, svc); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, fmt.Errorf("read service %s: %w", req.NamespacedName, err)
+		}
+		r.Tracker.Forget(req.NamespacedName)
+		r.stale.forget(req.NamespacedName)
+		_, err := r.deleteDaemonSets(ctx, req.NamespacedName, nil, types.NamespacedName{})
+		return ctrl.Result{}, err
+	}
+	if r.stale.stale(req.NamespacedName, svc.ResourceVersion) {
+		// The cache has not seen our last write yet; its event comes next.
+		return ctrl.Result{}, nil
+	}
+	switch {
+	case !cfg.enabled || !Serves(svc, &cfg.spec):
+		return ctrl.Result{}, r.release(ctx, svc)
+	case !svc.DeletionTimestamp.IsZero():
+		return ctrl.Result{}, r.finish(ctx, svc)
+	default:
+		return ctrl.Result{}, r.serve(ctx, svc, cfg)
+	}
+}
+
+// settings is what the ClusterNetworking says about ServiceLB.
+type settings struct {
+	enabled bool
+	spec    v1alpha1.ServiceLBSpec
+	owner   *apply.Owner
+}
+
+// settings reads the ClusterNetworking. Without one (or while it is being
+// deleted) ServiceLB counts as disabled.
+func (r *Reconciler) settings(ctx context.Context) (settings, error) {
+	cn := &v1alpha1.ClusterNetworking{}
+	err := r.Client.Get(ctx, client.ObjectKey{Name: v1alpha1.SingletonName}, cn)
+	switch {
+	case apierrors.IsNotFound(err):
+		return settings{}, nil
+	case err != nil:
+		return settings{}, fmt.Errorf("read clusternetworking %s: %w", v1alpha1.SingletonName, err)
+	case !cn.DeletionTimestamp.IsZero():
+		return settings{}, nil
+	}
+	return settings{
+		enabled: cn.Spec.ServiceLB.IsEnabled(),
+		spec:    cn.Spec.ServiceLB,
+		owner:   &apply.Owner{GVK: v1alpha1.GroupVersion.WithKind("ClusterNetworking"), Name: cn.Name, UID: cn.UID},
+	}, nil
+}

@@ -1,0 +1,90 @@
+package servicelb
+
+import (
+	"context"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// finish lets a served Service that is being deleted go: its DaemonSet is
+// deleted first, then the finalizer is released.
+func (r *Reconciler) finish(ctx context.Context, svc *corev1.Service) error {
+	key := client.ObjectKeyFromObject(svc)
+	if _, err := r.deleteDaemonSets(ctx, key, svc, types.NamespacedName{}); err != nil {
+		return err
+	}
+	if err := r.removeFinalizer(ctx, svc); err != nil {
+		return err
+	}
+	r.Tracker.Forget(key)
+	return nil
+}
+
+// release undoes what wharf did for a Service it no longer serves (its
+// type or class changed, ServiceLB was disabled, the ClusterNetworking is
+// gone): DaemonSets deleted, then the ingress wharf wrote cleared and
+// wharf's finalizer removed. A Service wharf never touched costs no write.
+func (r *Reconciler) release(ctx context.Context, svc *corev1.Service) error {
+	key := client.ObjectKeyFromObject(svc)
+	r.Tracker.Forget(key)
+	deleted, err := r.deleteDaemonSets(ctx, key, svc, types.NamespacedName{})
+	if err != nil {
+		return err
+	}
+	// wharf writes the ingress only while its finalizer is on the Service
+	// and clears it before removing the finalizer: without the finalizer,
+	// the ingress (if any) is another load balancer's.
+	if !hasFinalizer(svc) && deleted == 0 {
+		return nil
+	}
+	// The cache drops managed fields: read them to know what wharf wrote.
+	live := &corev1.Service{}
+	if err := r.Reader.Get(ctx, key, live); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("read service %s: %w", key, err))
+	}
+	if ownsIngress(live) && len(live.Status.LoadBalancer.Ingress) > 0 {
+		if _, err := r.writeIngress(ctx, live, nil); err != nil {
+			return err
+		}
+	}
+	if hasFinalizer(live) && (deleted > 0 || ownsFinalizer(live)) {
+		return r.removeFinalizer(ctx, live)
+	}
+	return nil
+}
+
+// deleteDaemonSets deletes the svclb DaemonSets of the Service key, except
+// keep, and says how many it deleted. svc, when known, gets an Event.
+func (r *Reconciler) deleteDaemonSets(ctx context.Context, key types.NamespacedName, svc *corev1.Service, keep types.NamespacedName) (int, error) {
+	list := &appsv1.DaemonSetList{}
+	if err := r.Client.List(ctx, list, client.MatchingLabels{SvcNameLabel: key.Name, SvcNamespaceLabel: key.Namespace}); err != nil {
+		return 0, fmt.Errorf("list svclb daemonsets of %s: %w", key, err)
+	}
+	deleted := 0
+	for i := range list.Items {
+		ds := &list.Items[i]
+		if client.ObjectKeyFromObject(ds) == keep || !ds.DeletionTimestamp.IsZero() {
+			continue
+		}
+		err := r.Client.Delete(ctx, ds, client.PropagationPolicy(metav1.DeletePropagationBackground))
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return deleted, fmt.Errorf("delete daemonset %s/%s: %w", ds.Namespace, ds.Name, err)
+		}
+		ds.SetGroupVersionKind(appsv1.SchemeGroupVersion.WithKind("DaemonSet"))
+		r.Applier.Forget(ds)
+		deleted++
+		if svc != nil {
+			r.event(svc, corev1.EventTypeNormal, ReasonDeletedDaemonSet, "DeleteDaemonSet", "Deleted LoadBalancer DaemonSet %s/%s", ds.Namespace, ds.Name)
+		}
+	}
+	return deleted, nil
+}

@@ -1,0 +1,177 @@
+package servicelb
+
+import (
+	"context"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/wharf-dev/wharf/internal/apply"
+)
+
+// observation is what the cluster shows of one served Service.
+type observation struct {
+	// ips are the ingress IPs the Service should have.
+	ips []string
+	// pending says why the Service cannot get a node, if it cannot.
+	pending pending
+}
+
+// serve keeps the finalizer on svc, applies its DaemonSet, removes stale
+// ones, writes the ingress and records the Service's state.
+func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg settings) error {
+	if err := r.ensureFinalizer(ctx, svc); err != nil {
+		return err
+	}
+	nodes := &corev1.NodeList{}
+	if err := r.Client.List(ctx, nodes); err != nil {
+		return fmt.Errorf("list nodes: %w", err)
+	}
+	facts := FactsFromNodes(nodes.Items)
+	ds, err := BuildDaemonSet(svc, cfg.spec, facts)
+	if err != nil {
+		// Only a change to the Service can fix it, and that reconciles again.
+		r.track(svc, false, nil, pending{action: actionFixService, reason: err.Error()})
+		return nil
+	}
+	dsKey := types.NamespacedName{Namespace: *ds.Namespace, Name: *ds.Name}
+	if err := r.applyDaemonSet(ctx, svc, ds, cfg.owner); err != nil {
+		return err
+	}
+	if _, err := r.deleteDaemonSets(ctx, client.ObjectKeyFromObject(svc), svc, dsKey); err != nil {
+		return err
+	}
+	obs, err := r.observe(ctx, svc, cfg, dsKey, nodes.Items, facts)
+	if err != nil {
+		return err
+	}
+	return r.publish(ctx, svc, obs)
+}
+
+// publish writes the observed ingress to svc, with the Events K3s records,
+// and records the Service's state.
+func (r *Reconciler) publish(ctx context.Context, svc *corev1.Service, obs observation) error {
+	old := ingressStrings(svc.Status.LoadBalancer.Ingress)
+	changed, err := r.writeIngress(ctx, svc, obs.ips)
+	if err != nil {
+		return err
+	}
+	if changed && len(obs.ips) > 0 {
+		r.event(svc, corev1.EventTypeNormal, ReasonUpdatedLoadBalancer, "UpdateLoadBalancer", "Updated LoadBalancer with new IPs: %v -> %v", old, obs.ips)
+	}
+	r.track(svc, changed, obs.ips, obs.pending)
+	return nil
+}
+
+// applyDaemonSet applies ds, owned by the ClusterNetworking, unless the
+// cached DaemonSet shows nothing changed since wharf last applied it.
+func (r *Reconciler) applyDaemonSet(ctx context.Context, svc *corev1.Service, ds *appsv1ac.DaemonSetApplyConfiguration, owner *apply.Owner) error {
+	obj, err := toUnstructured(ds)
+	if err != nil {
+		return err
+	}
+	apply.Mark(obj, ComponentName, owner, false)
+	live := &appsv1.DaemonSet{}
+	switch err := r.Client.Get(ctx, client.ObjectKeyFromObject(obj), live); {
+	case err == nil && r.Applier.Unchanged(obj, live):
+		return nil
+	case err != nil && !apierrors.IsNotFound(err):
+		return fmt.Errorf("read daemonset %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
+	}
+	// The cached copy already told what the Applier would read again.
+	if err := r.Applier.ApplyNow(ctx, obj, ""); err != nil {
+		return err
+	}
+	r.event(svc, corev1.EventTypeNormal, ReasonAppliedDaemonSet, "ApplyDaemonSet", "Applied LoadBalancer DaemonSet %s/%s", obj.GetNamespace(), obj.GetName())
+	return nil
+}
+
+// observe computes the ingress of svc from its svclb pods and, when it has
+// none, why.
+func (r *Reconciler) observe(ctx context.Context, svc *corev1.Service, cfg settings, ds types.NamespacedName, nodes []corev1.Node, facts Facts) (observation, error) {
+	own, err := r.ownPods(ctx, svc, ds)
+	if err != nil {
+		return observation{}, err
+	}
+	var local map[string]bool
+	if localTraffic(svc) {
+		if local, err = r.localNodes(ctx, svc); err != nil {
+			return observation{}, err
+		}
+	}
+	ips := ingressIPs(svc, own, nodeMap(nodes), local)
+	if len(ips) > 0 {
+		return observation{ips: ips}, nil
+	}
+	others, err := r.otherSvclbPods(ctx, svc)
+	if err != nil {
+		return observation{}, err
+	}
+	e := eligibleNodes(nodes, placementFor(svc, &cfg.spec, facts), tolerations(&cfg.spec))
+	return observation{pending: pendingReason(svc, e, own, others)}, nil
+}
+
+// ownPods lists the pods of the Service's current DaemonSet.
+func (r *Reconciler) ownPods(ctx context.Context, svc *corev1.Service, ds types.NamespacedName) ([]corev1.Pod, error) {
+	pods := &corev1.PodList{}
+	sel := serviceLabels(svc)
+	sel[AppLabel] = ds.Name
+	if err := r.Client.List(ctx, pods, client.InNamespace(ds.Namespace), client.MatchingLabels(sel)); err != nil {
+		return nil, fmt.Errorf("list svclb pods: %w", err)
+	}
+	return pods.Items, nil
+}
+
+// otherSvclbPods lists the svclb pods of every other Service.
+func (r *Reconciler) otherSvclbPods(ctx context.Context, svc *corev1.Service) ([]corev1.Pod, error) {
+	pods := &corev1.PodList{}
+	if err := r.Client.List(ctx, pods, client.HasLabels{SvcNameLabel}); err != nil {
+		return nil, fmt.Errorf("list svclb pods: %w", err)
+	}
+	self := client.ObjectKeyFromObject(svc)
+	others := pods.Items[:0]
+	for _, p := range pods.Items {
+		if key, ok := serviceKeyOf(p.Labels); !ok || key != self {
+			others = append(others, p)
+		}
+	}
+	return others, nil
+}
+
+// localNodes returns the nodes with a ready endpoint of svc.
+func (r *Reconciler) localNodes(ctx context.Context, svc *corev1.Service) (map[string]bool, error) {
+	eps := &discoveryv1.EndpointSliceList{}
+	if err := r.Client.List(ctx, eps, client.InNamespace(svc.Namespace),
+		client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name}); err != nil {
+		return nil, fmt.Errorf("list endpointslices of %s/%s: %w", svc.Namespace, svc.Name, err)
+	}
+	return localEndpointNodes(eps.Items), nil
+}
+
+func nodeMap(nodes []corev1.Node) map[string]*corev1.Node {
+	m := make(map[string]*corev1.Node, len(nodes))
+	for i := range nodes {
+		m[nodes[i].Name] = &nodes[i]
+	}
+	return m
+}
+
+// track records the Service's state and warns, as K3s does, when it has
+// no node: once per new reason, or when its ingress just emptied.
+func (r *Reconciler) track(svc *corev1.Service, ingressChanged bool, ips []string, p pending) {
+	key := client.ObjectKeyFromObject(svc)
+	prev, _ := r.Tracker.Get(key)
+	switch {
+	case p.reason != "" && p.reason != prev.Pending:
+		r.event(svc, corev1.EventTypeWarning, ReasonUnAvailableLoadBalancer, p.action, "There are no available nodes for LoadBalancer: %s", p.reason)
+	case ingressChanged && len(ips) == 0 && p.reason == "":
+		r.event(svc, corev1.EventTypeWarning, ReasonUnAvailableLoadBalancer, actionWaitForNode, "There are no available nodes for LoadBalancer")
+	}
+	r.Tracker.Set(key, ServiceState{Ready: len(ips) > 0, Pending: p.reason})
+}

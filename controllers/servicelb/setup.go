@@ -1,0 +1,29 @@
+package servicelb
+
+import (
+	"fmt"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/wharf-dev/wharf/controllers/component"
+)
+
+// Setup registers the Service reconciler with mgr. It shares the Tracker of
+// the ServiceLB component among comps, so that the ClusterNetworking status
+// reports what the reconciler finds.
+func Setup(mgr ctrl.Manager, deps component.Deps, comps []component.Component) error {
+	var tracker *Tracker
+	for _, c := range comps {
+		if slb, ok := c.(*Component); ok {
+			tracker = slb.Tracker()
+		}
+	}
+	if tracker == nil {
+		tracker = NewTracker()
+	}
+	r := &Reconciler{Client: deps.Client, Reader: deps.Reader, Applier: deps.Applier, Events: deps.Events, Tracker: tracker}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up the servicelb controller: %w", err)
+	}
+	return nil
+}

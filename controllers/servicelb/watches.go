@@ -1,0 +1,148 @@
+package servicelb
+
+import (
+	"cmp"
+	"context"
+	"maps"
+	"slices"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/wharf-dev/wharf/api/v1alpha1"
+)
+
+// ControllerName names the Service reconciler.
+const ControllerName = "servicelb"
+
+// SetupWithManager registers the reconciler. It watches Services, the
+// svclb DaemonSets and pods (the manager caches only those), Nodes (labels,
+// addresses, taints), EndpointSlices of Local Services and the
+// ClusterNetworking.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named(ControllerName).
+		For(&corev1.Service{}, builder.WithPredicates(serviceRelevant())).
+		Watches(&appsv1.DaemonSet{}, handler.EnqueueRequestsFromMapFunc(byServiceLabels)).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(byServiceLabels)).
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.allServices), builder.WithPredicates(nodeChanged())).
+		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.localService)).
+		Watches(&v1alpha1.ClusterNetworking{}, handler.EnqueueRequestsFromMapFunc(r.everything),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: 2}).
+		Complete(r)
+}
+
+// serviceRelevant passes LoadBalancer Services and those with the
+// finalizer; an update passes when the old or the new Service does, so that
+// a change away from LoadBalancer is seen.
+func serviceRelevant() predicate.Predicate {
+	is := func(obj client.Object) bool {
+		svc, ok := obj.(*corev1.Service)
+		return ok && relevant(svc)
+	}
+	return predicate.Funcs{
+		CreateFunc:  func(e event.CreateEvent) bool { return is(e.Object) },
+		DeleteFunc:  func(e event.DeleteEvent) bool { return is(e.Object) },
+		GenericFunc: func(e event.GenericEvent) bool { return is(e.Object) },
+		UpdateFunc:  func(e event.UpdateEvent) bool { return is(e.ObjectOld) || is(e.ObjectNew) },
+	}
+}
+
+// byServiceLabels maps a svclb DaemonSet or pod to its Service.
+func byServiceLabels(_ context.Context, obj client.Object) []reconcile.Request {
+	if key, ok := serviceKeyOf(obj.GetLabels()); ok {
+		return []reconcile.Request{{NamespacedName: key}}
+	}
+	return nil
+}
+
+// allServices maps any change to every relevant Service.
+func (r *Reconciler) allServices(ctx context.Context, _ client.Object) []reconcile.Request {
+	list := &corev1.ServiceList{}
+	if err := r.Client.List(ctx, list); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "list services")
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range list.Items {
+		if relevant(&list.Items[i]) {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
+	}
+	return reqs
+}
+
+// everything maps a ClusterNetworking change to every relevant Service and
+// every Service a svclb DaemonSet points at, so that disabling ServiceLB
+// also removes DaemonSets whose Service is gone.
+func (r *Reconciler) everything(ctx context.Context, obj client.Object) []reconcile.Request {
+	keys := map[types.NamespacedName]bool{}
+	for _, req := range r.allServices(ctx, obj) {
+		keys[req.NamespacedName] = true
+	}
+	list := &appsv1.DaemonSetList{}
+	if err := r.Client.List(ctx, list, client.HasLabels{SvcNameLabel, SvcNamespaceLabel}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "list svclb daemonsets")
+	}
+	for i := range list.Items {
+		if key, ok := serviceKeyOf(list.Items[i].Labels); ok {
+			keys[key] = true
+		}
+	}
+	var reqs []reconcile.Request
+	for _, key := range slices.SortedFunc(maps.Keys(keys), compareKeys) {
+		reqs = append(reqs, reconcile.Request{NamespacedName: key})
+	}
+	return reqs
+}
+
+func compareKeys(a, b types.NamespacedName) int {
+	return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+}
+
+// localService maps an EndpointSlice to its Service when that is a
+// LoadBalancer Service with externalTrafficPolicy Local.
+func (r *Reconciler) localService(ctx context.Context, obj client.Object) []reconcile.Request {
+	name := obj.GetLabels()[discoveryv1.LabelServiceName]
+	if name == "" {
+		return nil
+	}
+	key := types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}
+	svc := &corev1.Service{}
+	if err := r.Client.Get(ctx, key, svc); err != nil {
+		return nil
+	}
+	if svc.Spec.Type != corev1.ServiceTypeLoadBalancer || !localTraffic(svc) {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: key}}
+}
+
+// nodeChanged passes node creations and deletions, and updates of what
+// ServiceLB depends on: labels, addresses, taints and schedulability. The
+// periodic heartbeats of node status do not pass.
+func nodeChanged() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		o, ok1 := e.ObjectOld.(*corev1.Node)
+		n, ok2 := e.ObjectNew.(*corev1.Node)
+		if !ok1 || !ok2 {
+			return true
+		}
+		return !maps.Equal(o.Labels, n.Labels) ||
+			!equality.Semantic.DeepEqual(o.Status.Addresses, n.Status.Addresses) ||
+			!equality.Semantic.DeepEqual(o.Spec.Taints, n.Spec.Taints) ||
+			o.Spec.Unschedulable != n.Spec.Unschedulable
+	}}
+}
