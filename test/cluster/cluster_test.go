@@ -111,9 +111,11 @@ func TestCluster(t *testing.T) {
 	})
 
 	step(t, "API server restarts and clients reconnect", func() {
+		began := time.Now()
 		if err := c.RestartAPIServer(ctx); err != nil {
 			t.Fatal(err)
 		}
+		t.Logf("kube-apiserver restarted in %s", time.Since(began).Round(time.Millisecond))
 		nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 		if err != nil {
 			t.Fatalf("list nodes after restart: %v", err)

@@ -41,6 +41,14 @@ func StartCoreDNS(ctx context.Context, binDir, dir, corefile string) (*CoreDNS, 
 	if err := CheckBinDir(binDir, "coredns"); err != nil {
 		return nil, err
 	}
+	// coredns runs in dir: make the paths independent of it.
+	var err error
+	if binDir, err = filepath.Abs(binDir); err != nil {
+		return nil, fmt.Errorf("resolve bin dir: %w", err)
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return nil, fmt.Errorf("resolve coredns dir: %w", err)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create coredns dir: %w", err)
 	}
@@ -65,7 +73,7 @@ func StartCoreDNS(ctx context.Context, binDir, dir, corefile string) (*CoreDNS, 
 	for _, m := range serverPort.FindAllStringSubmatch(corefile, -1) {
 		ports = append(ports, m[1])
 	}
-	err := waitFor(ctx, time.Minute, "coredns", []*process{d.proc}, func(ctx context.Context) error {
+	err = waitFor(ctx, time.Minute, "coredns", []*process{d.proc}, func(ctx context.Context) error {
 		data, err := os.ReadFile(d.proc.logPath)
 		if err != nil {
 			return err
