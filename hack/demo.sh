@@ -58,6 +58,10 @@ step "kubectl get clusternetworking"
 kubectl get cn -o wide
 kubectl get cn cluster -o jsonpath='{range .status.conditions[*]}{"    "}{.type}{"="}{.status}{"  "}{.reason}{": "}{.message}{"\n"}{end}'
 
+step "The Traefik dashboard"
+kubectl get cn cluster -o jsonpath='    {.status.traefik.dashboardURL} (users from Secret kube-system/{.status.traefik.dashboardSecret}){"\n"}'
+kubectl -n kube-system get ingressroutes.traefik.io,middlewares.traefik.io
+
 step "What wharf deployed in kube-system"
 kubectl -n kube-system get deployments,services,configmaps -l app.kubernetes.io/managed-by=wharf
 
