@@ -61,6 +61,8 @@ test-unit: ## Pure unit and golden tests only.
 demo: envtest build ## Start a local cluster, run the operator, apply the sample and show the result.
 	bash hack/demo.sh
 
+include hack/ship.mk
+
 .PHONY: demo-down
 demo-down: ## Stop the demo cluster.
 	bash hack/demo-down.sh
