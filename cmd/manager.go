@@ -1,16 +1,12 @@
 package main
 
 import (
-	"crypto/tls"
 	"flag"
 	"fmt"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
-	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/wharf-dev/wharf/controllers"
 )
@@ -73,36 +69,19 @@ func runManager(args []string) error {
 	if err != nil {
 		return fmt.Errorf("find the cluster: %w", err)
 	}
-	var tlsOpts []func(*tls.Config)
-	if !f.enableHTTP2 {
-		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
-	}
-	metricsOpts := metricsserver.Options{BindAddress: f.metricsAddr, SecureServing: f.metricsSecure, TLSOpts: tlsOpts}
-	if f.metricsSecure {
-		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
-	}
-	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
-		Scheme:                        controllers.NewScheme(),
-		Metrics:                       metricsOpts,
-		HealthProbeBindAddress:        f.probeAddr,
-		LeaderElection:                f.leaderElect,
-		LeaderElectionID:              "wharf.networking.wharf.dev",
-		LeaderElectionNamespace:       f.leaderElectNS,
-		LeaderElectionReleaseOnCancel: true,
-		Cache:                         controllers.CacheOptions(),
-		Client:                        controllers.ClientOptions(),
-	})
+	mgr, err := ctrl.NewManager(restConfig, controllers.ManagerOptions(controllers.ManagerConfig{
+		MetricsAddr:             f.metricsAddr,
+		MetricsSecure:           f.metricsSecure,
+		EnableHTTP2:             f.enableHTTP2,
+		ProbeAddr:               f.probeAddr,
+		LeaderElect:             f.leaderElect,
+		LeaderElectionNamespace: f.leaderElectNS,
+	}))
 	if err != nil {
 		return fmt.Errorf("create the manager: %w", err)
 	}
-	if err := controllers.Setup(mgr); err != nil {
+	if err := controllers.SetupManager(mgr); err != nil {
 		return err
-	}
-	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
-		return fmt.Errorf("add the health check: %w", err)
-	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
-		return fmt.Errorf("add the ready check: %w", err)
 	}
 	log.Info("starting wharf", "version", version, "leaderElection", f.leaderElect)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {

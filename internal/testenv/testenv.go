@@ -18,7 +18,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/wharf-dev/wharf/controllers"
 )
@@ -84,19 +83,14 @@ func Start(t testing.TB, extraCRDDirs ...string) *Env {
 // up, against cfg until t ends. It returns a function that stops it early.
 func StartManager(t testing.TB, cfg *rest.Config) (stop func()) {
 	t.Helper()
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 controllers.NewScheme(),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache:                  controllers.CacheOptions(),
-		Client:                 controllers.ClientOptions(),
-		Controller:             controllerOptions(),
-	})
+	opts := controllers.ManagerOptions(controllers.ManagerConfig{MetricsAddr: "0", ProbeAddr: "0"})
+	opts.Controller = controllerOptions()
+	mgr, err := ctrl.NewManager(cfg, opts)
 	if err != nil {
 		t.Fatalf("create the manager: %v", err)
 	}
-	if err := controllers.Setup(mgr); err != nil {
-		t.Fatalf("set up the controllers: %v", err)
+	if err := controllers.SetupManager(mgr); err != nil {
+		t.Fatalf("set up the manager: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
