@@ -1,8 +1,6 @@
 package coredns_test
 
 import (
-	"bytes"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -14,6 +12,7 @@ import (
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/controllers/coredns"
 	"github.com/wharf-dev/wharf/internal/defaults"
+	"github.com/wharf-dev/wharf/internal/golden"
 	"github.com/wharf-dev/wharf/internal/render"
 )
 
@@ -132,8 +131,8 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			compareGolden(t, filepath.Join("testdata", tc.name+".Corefile"), []byte(corefile))
-			compareGolden(t, filepath.Join("testdata", tc.name+".yaml"), manifests)
+			golden.Assert(t, filepath.Join("testdata", tc.name+".Corefile"), []byte(corefile))
+			golden.Assert(t, filepath.Join("testdata", tc.name+".yaml"), manifests)
 		})
 	}
 }
@@ -147,21 +146,4 @@ func withCRDDefaults(t *testing.T, spec v1alpha1.CoreDNSSpec) v1alpha1.CoreDNSSp
 		t.Fatal(err)
 	}
 	return cn.Spec.CoreDNS
-}
-
-func compareGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if os.Getenv("UPDATE_GOLDEN") == "1" {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with UPDATE_GOLDEN=1 to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (UPDATE_GOLDEN=1 rewrites it); got:\n%s", path, got)
-	}
 }

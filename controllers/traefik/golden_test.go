@@ -3,7 +3,6 @@ package traefik
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -11,11 +10,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
+	"github.com/wharf-dev/wharf/internal/golden"
 	"github.com/wharf-dev/wharf/internal/render"
 )
-
-// Run with UPDATE_GOLDEN=1 to rewrite testdata/*.golden.yaml.
-var updateGolden = os.Getenv("UPDATE_GOLDEN") == "1"
 
 // k3sValuesFrom is a values document as a user would keep it in a
 // ConfigMap: the image and metrics port K3s packages Traefik with.
@@ -69,7 +66,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := goldenBytes(t, objs, tc.fullCRDs)
-			checkGolden(t, filepath.Join("testdata", tc.name+".golden.yaml"), got)
+			golden.Assert(t, filepath.Join("testdata", tc.name+".golden.yaml"), got)
 		})
 	}
 }
@@ -104,21 +101,4 @@ func goldenBytes(t *testing.T, objs []*unstructured.Unstructured, fullCRDs bool)
 	}
 	buf.Write(out)
 	return buf.Bytes()
-}
-
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if updateGolden {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with UPDATE_GOLDEN=1 to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("render differs from %s (run with UPDATE_GOLDEN=1 to accept):\n%s", path, lineDiff(string(want), string(got)))
-	}
 }
