@@ -47,8 +47,15 @@ func BinDir() string {
 
 // Start starts kube-apiserver and etcd with wharf's CRD and the CRDs under
 // extraCRDDirs installed, and stops them when t ends.
+//
+// With -short (make test-unit), tests that need an API server are skipped:
+// that mode runs the pure unit and golden tests only. `make test` never
+// passes -short.
 func Start(t testing.TB, extraCRDDirs ...string) *Env {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs an API server; -short runs unit tests only")
+	}
 	bin := BinDir()
 	for _, b := range []string{"kube-apiserver", "etcd"} {
 		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
