@@ -50,8 +50,9 @@ envtest: ## Build the control-plane binaries (apiserver, etcd, controller-manage
 ##@ Test
 
 .PHONY: test
-test: envtest vet ## Everything CI runs: unit, envtest and end-to-end tests.
+test: envtest vet ## Everything CI runs: unit, envtest, end-to-end and fault tests, and a short fuzz run.
 	$(GO) test -count=1 -timeout 60m ./...
+	$(MAKE) fuzz FUZZTIME=5s
 
 .PHONY: test-unit
 test-unit: ## Pure unit and golden tests only.
@@ -62,6 +63,7 @@ demo: envtest build ## Start a local cluster, run the operator, apply the sample
 	bash hack/demo.sh
 
 include hack/ship.mk
+include hack/bench.mk
 
 .PHONY: demo-down
 demo-down: ## Stop the demo cluster.

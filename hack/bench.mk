@@ -1,0 +1,20 @@
+# Performance targets, included by the Makefile (`include hack/bench.mk`).
+# Neither is part of `make test`; the fuzz seeds are (go test runs them).
+
+GO ?= go
+FUZZTIME ?= 10s
+
+##@ Performance
+
+.PHONY: bench
+bench: envtest build ## ServiceLB at scale on kwok (N=500 M=50 PODS=5000 POOL=2; override any): test/bench/results/latest.{json,png}.
+	bash hack/bench.sh
+
+.PHONY: bench-go
+bench-go: ## Go benchmarks of rendering (Corefile, CoreDNS objects, Traefik chart, render cache) with allocations.
+	$(GO) test -run '^$$' -bench . -benchmem ./controllers/coredns/ ./controllers/traefik/
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (10s); a crash found is kept under testdata/fuzz as a seed.
+	$(GO) test -run '^$$' -fuzz '^FuzzRenderCorefile$$' -fuzztime $(FUZZTIME) ./controllers/coredns/
+	$(GO) test -run '^$$' -fuzz '^FuzzMergeValues$$' -fuzztime $(FUZZTIME) ./controllers/traefik/

@@ -1,0 +1,129 @@
+// Command wharfbench measures wharf's ServiceLB at scale on the local
+// control plane (see package bench) and writes a JSON report and a PNG plot.
+//
+//	wharfbench [-n 500] [-m 50] [-pods 5000] [-pool 2] [-out test/bench/results/latest.json]
+//
+// The environment variables N, M, PODS and POOL override the defaults of
+// -n, -m, -pods and -pool. The manager binary (bin/manager, from `make
+// build`) and the control-plane binaries (bin/tools, from `make envtest`)
+// must exist.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/wharf-dev/wharf/test/bench"
+	"github.com/wharf-dev/wharf/test/cluster"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "wharfbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	// envtest (which installs the CRD) logs through controller-runtime.
+	ctrllog.SetLogger(logr.Discard())
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		return err
+	}
+	var opts bench.Options
+	fs := flag.NewFlagSet("wharfbench", flag.ExitOnError)
+	fs.IntVar(&opts.Scale.Services, "n", envInt("N", 500), "LoadBalancer Services to create (env N)")
+	fs.IntVar(&opts.Scale.Nodes, "m", envInt("M", 50), "kwok nodes (env M)")
+	fs.IntVar(&opts.Scale.Pods, "pods", envInt("PODS", 5000), "unrelated pods bound to the nodes (env PODS)")
+	fs.IntVar(&opts.Scale.PoolSize, "pool", envInt("POOL", 2), "nodes serving each Service (an lbpool per this many nodes; env POOL)")
+	fs.IntVar(&opts.FloorWorkers, "floor-workers", 2, "concurrent workers of the floor client (the manager's Service controller runs 2)")
+	fs.DurationVar(&opts.Steady, "steady", 2*time.Minute, "length of the steady period after convergence (0: skip)")
+	fs.DurationVar(&opts.Timeout, "timeout", 30*time.Minute, "time allowed for each phase to converge")
+	fs.BoolVar(&opts.SkipFloor, "skip-floor", false, "do not run the floor phase")
+	fs.BoolVar(&opts.SkipRestart, "skip-restart", false, "do not measure a manager restart after the steady period")
+	fs.Func("manager-env", "KEY=VALUE added to the manager's environment (repeatable), e.g. GOMEMLIMIT=80MiB", func(v string) error {
+		if !strings.Contains(v, "=") {
+			return fmt.Errorf("want KEY=VALUE, got %q", v)
+		}
+		opts.ManagerEnv = append(opts.ManagerEnv, v)
+		return nil
+	})
+	manager := fs.String("manager", filepath.Join(root, "bin", "manager"), "the manager binary (make build)")
+	out := fs.String("out", filepath.Join(root, "test", "bench", "results", "latest.json"), "JSON report path; the PNG goes next to it with the .png extension")
+	dir := fs.String("dir", "", "working directory for the clusters' files and logs (default: a temporary one, removed on success)")
+	_ = fs.Parse(os.Args[1:])
+	if opts.Scale.Services < 1 || opts.Scale.Nodes < 1 || opts.Scale.Pods < 0 || opts.Scale.PoolSize < 1 || opts.Scale.PoolSize > opts.Scale.Nodes {
+		return fmt.Errorf("need n >= 1, m >= 1, pods >= 0 and 1 <= pool <= m")
+	}
+	if opts.Scale.Nodes > 200*200 || opts.Scale.Services > 50000 {
+		return fmt.Errorf("m must stay below 40000 and n below 50000 (ports and node IPs run out)")
+	}
+	if _, err := os.Stat(*manager); err != nil {
+		return fmt.Errorf("the manager binary %s is missing: run `make build` first", *manager)
+	}
+	binDir, err := cluster.DefaultBinDir()
+	if err == nil {
+		err = cluster.CheckBinDir(binDir, cluster.Binaries...)
+	}
+	if err != nil {
+		return err
+	}
+	opts.ManagerBinary = *manager
+	opts.Logf = func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+	}
+	ownDir := *dir == ""
+	if ownDir {
+		if *dir, err = os.MkdirTemp("", "wharfbench-"); err != nil {
+			return fmt.Errorf("create the working directory: %w", err)
+		}
+	}
+	opts.Dir = *dir
+	opts.Logf("working directory %s; N=%d M=%d PODS=%d POOL=%d", *dir, opts.Scale.Services, opts.Scale.Nodes, opts.Scale.Pods, opts.Scale.PoolSize)
+
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	report, err := bench.Run(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("%w (logs kept in %s)", err, *dir)
+	}
+	data, err := report.JSON()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(*out), err)
+	}
+	if err := os.WriteFile(*out, data, 0o644); err != nil {
+		return fmt.Errorf("write the report: %w", err)
+	}
+	png := strings.TrimSuffix(*out, filepath.Ext(*out)) + ".png"
+	if err := bench.WritePlot(report, png); err != nil {
+		return err
+	}
+	fmt.Printf("%s\nreport: %s\nplot:   %s\n", report.Table(), *out, png)
+	if ownDir {
+		_ = os.RemoveAll(*dir)
+	}
+	return nil
+}
+
+// envInt returns the integer in the environment variable name, or def.
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}

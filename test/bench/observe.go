@@ -1,0 +1,182 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+)
+
+// Observer watches, with its own client, the svclb pods and the Services
+// of a scenario and notes when each pod turned Ready and when each Service
+// first showed its full expected ingress. Operator and floor runs are
+// observed by the same code, so their times compare.
+type Observer struct {
+	expected map[string][]string // Service name -> sorted IPs
+	want     map[string]int      // Service name -> pods that must be Ready
+
+	mu        sync.Mutex
+	podReady  map[string]map[string]time.Time // Service -> pod -> first seen Ready
+	ingressAt map[string]time.Time            // Service -> first seen with full ingress
+	done      chan struct{}
+	doneOnce  sync.Once
+}
+
+// NewObserver returns an Observer for Services with the expected ingress.
+func NewObserver(expected map[string][]string) *Observer {
+	o := &Observer{
+		expected:  expected,
+		want:      map[string]int{},
+		podReady:  map[string]map[string]time.Time{},
+		ingressAt: map[string]time.Time{},
+		done:      make(chan struct{}),
+	}
+	for name, ips := range expected {
+		o.want[name] = len(ips)
+	}
+	return o
+}
+
+// Start runs the watches until ctx ends and waits for their first list.
+func (o *Observer) Start(ctx context.Context, cs kubernetes.Interface) error {
+	pods := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(SvclbNS),
+		informers.WithTweakListOptions(func(lo *metav1.ListOptions) { lo.LabelSelector = SvcNameLabel }))
+	svcs := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(ServiceNS))
+	podInf := pods.Core().V1().Pods().Informer()
+	svcInf := svcs.Core().V1().Services().Informer()
+	if _, err := podInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { o.pod(obj) },
+		UpdateFunc: func(_, obj any) { o.pod(obj) },
+	}); err != nil {
+		return fmt.Errorf("watch pods: %w", err)
+	}
+	if _, err := svcInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { o.service(obj) },
+		UpdateFunc: func(_, obj any) { o.service(obj) },
+	}); err != nil {
+		return fmt.Errorf("watch services: %w", err)
+	}
+	pods.Start(ctx.Done())
+	svcs.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), podInf.HasSynced, svcInf.HasSynced) {
+		return fmt.Errorf("the observer's watches did not sync")
+	}
+	return nil
+}
+
+func (o *Observer) pod(obj any) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok || pod.Labels[SvcNSLabel] != ServiceNS || !podReady(pod) {
+		return
+	}
+	now := time.Now()
+	svc := pod.Labels[SvcNameLabel]
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	m := o.podReady[svc]
+	if m == nil {
+		m = map[string]time.Time{}
+		o.podReady[svc] = m
+	}
+	if _, seen := m[pod.Name]; !seen {
+		m[pod.Name] = now
+	}
+}
+
+func (o *Observer) service(obj any) {
+	svc, ok := obj.(*corev1.Service)
+	if !ok {
+		return
+	}
+	want, known := o.expected[svc.Name]
+	if !known {
+		return
+	}
+	var got []string
+	for _, in := range svc.Status.LoadBalancer.Ingress {
+		got = append(got, in.IP)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		return
+	}
+	now := time.Now()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if _, seen := o.ingressAt[svc.Name]; seen {
+		return
+	}
+	o.ingressAt[svc.Name] = now
+	if len(o.ingressAt) == len(o.expected) {
+		o.doneOnce.Do(func() { close(o.done) })
+	}
+}
+
+// Done is closed when every Service has shown its full ingress.
+func (o *Observer) Done() <-chan struct{} { return o.done }
+
+// Converged returns how many Services have shown their full ingress.
+func (o *Observer) Converged() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.ingressAt)
+}
+
+// Timeline returns the times Services showed their full ingress, sorted.
+func (o *Observer) Timeline() []time.Time {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make([]time.Time, 0, len(o.ingressAt))
+	for _, t := range o.ingressAt {
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
+	return out
+}
+
+// StatusLatencies returns, per converged Service, the time from the last
+// of its svclb pods turning Ready to its full ingress being seen. Both are
+// times at which the observer saw the change, so the watch delay cancels
+// out; a negative difference (the two watches race) counts as zero.
+func (o *Observer) StatusLatencies() []time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []time.Duration
+	for svc, at := range o.ingressAt {
+		pods := o.podReady[svc]
+		if len(pods) < o.want[svc] {
+			continue
+		}
+		var last time.Time
+		for _, t := range pods {
+			if t.After(last) {
+				last = t
+			}
+		}
+		out = append(out, max(at.Sub(last), 0))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// podReady reports whether pod has Ready=True and is not being deleted.
+func podReady(pod *corev1.Pod) bool {
+	if pod.DeletionTimestamp != nil {
+		return false
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func sortIPs(ips []string) { slices.Sort(ips) }

@@ -1,0 +1,293 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Report is what one bench run found; it is written as JSON.
+type Report struct {
+	Date  time.Time `json:"date"`
+	Host  Host      `json:"host"`
+	Scale Scale     `json:"scale"`
+	// Setup says what ran, for reading the numbers right.
+	Setup Setup `json:"setup"`
+	// Operator is the manager's run, Floor the floor client's.
+	Operator *PhaseResult `json:"operator,omitempty"`
+	Floor    *PhaseResult `json:"floor,omitempty"`
+	// ConvergenceRatio is operator convergence / floor convergence.
+	ConvergenceRatio float64  `json:"convergenceRatio,omitempty"`
+	Targets          []Target `json:"targets"`
+}
+
+// Host describes the machine.
+type Host struct {
+	CPUs      int    `json:"cpus"`
+	GoVersion string `json:"goVersion"`
+	CPUModel  string `json:"cpuModel,omitempty"`
+}
+
+// Setup describes how the scenario ran.
+type Setup struct {
+	Components     string   `json:"components"`
+	ClientQPS      string   `json:"clientQPS"`
+	FloorWorkers   int      `json:"floorWorkers"`
+	SteadySeconds  int      `json:"steadySeconds"`
+	ResyncTrigger  string   `json:"resyncTrigger"`
+	SettleSeconds  int      `json:"settleSeconds"`
+	ManagerVersion string   `json:"managerBinary"`
+	ManagerEnv     []string `json:"managerEnv,omitempty"`
+}
+
+// PhaseResult is one client's run of the scenario.
+type PhaseResult struct {
+	// ConvergenceSeconds runs from the first Service create until every
+	// Service showed its full ingress.
+	ConvergenceSeconds float64 `json:"convergenceSeconds"`
+	// CreateSeconds is how long creating the N Services took.
+	CreateSeconds float64 `json:"createSeconds"`
+	// StatusLatency is, per Service, the time from its last svclb pod
+	// turning Ready to its full ingress being visible.
+	StatusLatency Latency `json:"statusLatency"`
+	// Startup counts the requests between the client's start and the
+	// first Service create (cache fill, ClusterNetworking).
+	Startup *Requests `json:"startup,omitempty"`
+	// Convergence counts the requests from the first create until every
+	// Service converged, plus the settle time.
+	Convergence Requests `json:"convergence"`
+	// Steady counts the requests of the quiet period after convergence,
+	// during which every Service was reconciled once more (ResyncTrigger).
+	Steady *Requests `json:"steady,omitempty"`
+	// Restart counts the requests of a manager restarted after the steady
+	// period, until it fell quiet: a full relist and reconcile of every
+	// Service with nothing to change.
+	Restart *Requests `json:"restart,omitempty"`
+	// Manager is the cost of the manager process.
+	Manager *ManagerCost `json:"manager,omitempty"`
+	// Curve is how many Services had their ingress, over time.
+	Curve []Point `json:"curve"`
+}
+
+// Latency summarises durations in milliseconds.
+type Latency struct {
+	Count int     `json:"count"`
+	P50Ms float64 `json:"p50Ms"`
+	P90Ms float64 `json:"p90Ms"`
+	P99Ms float64 `json:"p99Ms"`
+	MaxMs float64 `json:"maxMs"`
+}
+
+// Point is a point of a curve: T seconds, V a value.
+type Point struct {
+	T float64 `json:"t"`
+	V float64 `json:"v"`
+}
+
+// Requests counts API requests in a window.
+type Requests struct {
+	Seconds float64 `json:"seconds"`
+	// ByVerb counts every request by verb (watch: watches opened).
+	ByVerb map[string]int `json:"byVerb"`
+	// PerServiceByVerb is ByVerb / N.
+	PerServiceByVerb map[string]float64 `json:"perServiceByVerb,omitempty"`
+	// Writes counts create, update, patch, delete, deletecollection.
+	Writes int `json:"writes"`
+	// WritesByResource splits Writes as "verb resource".
+	WritesByResource map[string]int `json:"writesByResource"`
+	// WritesPerService is Writes / N, WritesPerServiceNoEvents the same
+	// without Event creates and patches.
+	WritesPerService         float64 `json:"writesPerService,omitempty"`
+	WritesPerServiceNoEvents float64 `json:"writesPerServiceNoEvents,omitempty"`
+	// Failed counts answers with a status of 400 or more (conflicts...),
+	// FailedByResource splits them as "verb resource code".
+	Failed           int            `json:"failed"`
+	FailedByResource map[string]int `json:"failedByResource,omitempty"`
+}
+
+// ManagerCost is what the manager process used.
+type ManagerCost struct {
+	// PeakRSSMiB is VmHWM of the manager that ran the scenario.
+	PeakRSSMiB float64 `json:"peakRSSMiB"`
+	// PeakAnonRSSMiB is the largest RssAnon sampled (every second): RSS
+	// without the executable's file-backed pages.
+	PeakAnonRSSMiB float64 `json:"peakAnonRSSMiB"`
+	// PeakHeapInuseMiB is the largest go_memstats_heap_inuse_bytes read.
+	PeakHeapInuseMiB float64 `json:"peakHeapInuseMiB"`
+	// EndHeapInuseMiB is the heap in use at the end of the steady period.
+	EndHeapInuseMiB float64 `json:"endHeapInuseMiB"`
+	// CPUSeconds* are user+system CPU time: until the first create, during
+	// convergence, during the steady period.
+	CPUSecondsStartup     float64 `json:"cpuSecondsStartup"`
+	CPUSecondsConvergence float64 `json:"cpuSecondsConvergence"`
+	CPUSecondsSteady      float64 `json:"cpuSecondsSteady"`
+	// RestartPeakRSSMiB is VmHWM of the restarted manager (a cold start
+	// with N Services to relist), RestartCPUSeconds its CPU until quiet.
+	RestartPeakRSSMiB float64 `json:"restartPeakRSSMiB,omitempty"`
+	RestartCPUSeconds float64 `json:"restartCPUSeconds,omitempty"`
+	// Controllers are the reconciles of each controller during
+	// convergence, from controller-runtime's metrics.
+	Controllers map[string]ControllerStats `json:"controllers,omitempty"`
+	// Samples are the readings over time (T from the first create).
+	Samples []Sample `json:"samples"`
+}
+
+// Target is one goal of issue 7 and how the run did against it.
+type Target struct {
+	Name     string  `json:"name"`
+	Goal     string  `json:"goal"`
+	Measured float64 `json:"measured"`
+	Unit     string  `json:"unit"`
+	Pass     bool    `json:"pass"`
+	Note     string  `json:"note,omitempty"`
+}
+
+// countRequests summarises the requests made in [from, to).
+func countRequests(reqs []Request, from, to time.Time, n int) Requests {
+	out := Requests{Seconds: to.Sub(from).Seconds(), ByVerb: map[string]int{}, WritesByResource: map[string]int{}}
+	events := 0
+	for _, r := range reqs {
+		if r.At.Before(from) || !r.At.Before(to) {
+			continue
+		}
+		out.ByVerb[r.Verb]++
+		if r.Code >= 400 {
+			out.Failed++
+			if out.FailedByResource == nil {
+				out.FailedByResource = map[string]int{}
+			}
+			out.FailedByResource[fmt.Sprintf("%s %s %d", r.Verb, r.Resource, r.Code)]++
+		}
+		if !r.IsWrite() {
+			continue
+		}
+		out.Writes++
+		out.WritesByResource[r.Verb+" "+r.Resource]++
+		if isEvent(r.Resource) {
+			events++
+		}
+	}
+	if n > 0 {
+		out.PerServiceByVerb = map[string]float64{}
+		for v, c := range out.ByVerb {
+			out.PerServiceByVerb[v] = round3(float64(c) / float64(n))
+		}
+		out.WritesPerService = round3(float64(out.Writes) / float64(n))
+		out.WritesPerServiceNoEvents = round3(float64(out.Writes-events) / float64(n))
+	}
+	return out
+}
+
+func isEvent(resource string) bool {
+	return resource == "events" || resource == "events.k8s.io/events"
+}
+
+// latency summarises ds, which must be sorted.
+func latency(ds []time.Duration) Latency {
+	if len(ds) == 0 {
+		return Latency{}
+	}
+	ms := func(d time.Duration) float64 { return round3(float64(d) / float64(time.Millisecond)) }
+	return Latency{
+		Count: len(ds),
+		P50Ms: ms(percentile(ds, 50)),
+		P90Ms: ms(percentile(ds, 90)),
+		P99Ms: ms(percentile(ds, 99)),
+		MaxMs: ms(ds[len(ds)-1]),
+	}
+}
+
+// percentile returns the nearest-rank percentile p of sorted ds.
+func percentile(ds []time.Duration, p float64) time.Duration {
+	rank := int(math.Ceil(p / 100 * float64(len(ds))))
+	return ds[min(max(rank, 1), len(ds))-1]
+}
+
+// curve turns the sorted convergence times into points, at most maxPoints.
+func curve(times []time.Time, start time.Time, maxPoints int) []Point {
+	pts := []Point{{T: 0, V: 0}}
+	step := max(1, len(times)/maxPoints)
+	for i, t := range times {
+		if i%step == 0 || i == len(times)-1 {
+			pts = append(pts, Point{T: round3(t.Sub(start).Seconds()), V: float64(i + 1)})
+		}
+	}
+	return pts
+}
+
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+func mib(b int64) float64 { return round3(float64(b) / (1 << 20)) }
+
+// Evaluate fills r.Targets from the results.
+func (r *Report) Evaluate() {
+	r.Targets = nil
+	op := r.Operator
+	if op == nil {
+		return
+	}
+	add := func(t Target) { r.Targets = append(r.Targets, t) }
+	add(Target{Name: "writes per Service at creation", Goal: "<= 3", Unit: "writes/Service",
+		Measured: op.Convergence.WritesPerService, Pass: op.Convergence.WritesPerService <= 3,
+		Note: fmt.Sprintf("%.3f without Events", op.Convergence.WritesPerServiceNoEvents)})
+	if op.Steady != nil {
+		add(Target{Name: "writes in steady state", Goal: "0", Unit: "writes",
+			Measured: float64(op.Steady.Writes), Pass: op.Steady.Writes == 0, Note: describeWrites(op.Steady.WritesByResource)})
+	}
+	if op.Restart != nil {
+		add(Target{Name: "writes after a restart with nothing to change", Goal: "0", Unit: "writes",
+			Measured: float64(op.Restart.Writes), Pass: op.Restart.Writes == 0, Note: describeWrites(op.Restart.WritesByResource)})
+	}
+	if r.Floor != nil {
+		add(Target{Name: "convergence vs floor", Goal: "<= 1.3", Unit: "ratio", Measured: r.ConvergenceRatio, Pass: r.ConvergenceRatio <= 1.3,
+			Note: fmt.Sprintf("operator %.1fs, floor %.1fs", op.ConvergenceSeconds, r.Floor.ConvergenceSeconds)})
+	}
+	add(Target{Name: "p99 status latency after pods Ready", Goal: "<= 1000", Unit: "ms",
+		Measured: op.StatusLatency.P99Ms, Pass: op.StatusLatency.Count > 0 && op.StatusLatency.P99Ms <= 1000,
+		Note: fmt.Sprintf("p50 %.0f ms", op.StatusLatency.P50Ms)})
+	if op.Manager != nil {
+		add(Target{Name: "peak RSS", Goal: "<= 100", Unit: "MiB", Measured: op.Manager.PeakRSSMiB, Pass: op.Manager.PeakRSSMiB <= 100,
+			Note: fmt.Sprintf("anonymous %.1f MiB, heap in use %.1f MiB", op.Manager.PeakAnonRSSMiB, op.Manager.PeakHeapInuseMiB)})
+	}
+}
+
+func describeWrites(m map[string]int) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s: %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// JSON encodes the report, indented.
+func (r *Report) JSON() ([]byte, error) {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode the report: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// Table renders the headline numbers as a Markdown table.
+func (r *Report) Table() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "| target | goal | measured | pass | note |\n|---|---|---|---|---|\n")
+	for _, t := range r.Targets {
+		pass := "yes"
+		if !t.Pass {
+			pass = "**no**"
+		}
+		fmt.Fprintf(&b, "| %s | %s %s | %s | %s | %s |\n", t.Name, t.Goal, t.Unit, trimFloat(t.Measured), pass, t.Note)
+	}
+	return b.String()
+}
+
+func trimFloat(v float64) string {
+	s := fmt.Sprintf("%.3f", v)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	return s
+}

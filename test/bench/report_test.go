@@ -1,0 +1,76 @@
+package bench
+
+import (
+	"bytes"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPercentile(t *testing.T) {
+	var ds []time.Duration
+	for i := 1; i <= 100; i++ {
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	l := latency(ds)
+	if l.P50Ms != 50 || l.P99Ms != 99 || l.MaxMs != 100 || l.Count != 100 {
+		t.Errorf("latency = %+v", l)
+	}
+	if got := latency([]time.Duration{7 * time.Millisecond}); got.P50Ms != 7 || got.P99Ms != 7 {
+		t.Errorf("latency of one = %+v", got)
+	}
+	if got := latency(nil); got.Count != 0 {
+		t.Errorf("latency of none = %+v", got)
+	}
+}
+
+func TestParseMetric(t *testing.T) {
+	text := `# HELP go_memstats_heap_inuse_bytes x
+go_memstats_heap_inuse_bytes 1.2345e+07
+go_memstats_heap_inuse_bytes_total 9
+controller_runtime_reconcile_total{controller="servicelb",result="success"} 42
+controller_runtime_reconcile_total{controller="servicelb",result="error"} 1
+`
+	v, err := parseMetric(strings.NewReader(text), "go_memstats_heap_inuse_bytes")
+	if err != nil || len(v) != 1 || v[""] != 12345000 {
+		t.Errorf("heap = %v, %v", v, err)
+	}
+	r, _ := parseMetric(strings.NewReader(text), "controller_runtime_reconcile_total")
+	if len(r) != 2 || labelValue(`controller="servicelb",result="error"`, "result") != "error" {
+		t.Errorf("reconciles = %v", r)
+	}
+}
+
+// TestWritePlot draws a report and decodes the PNG.
+func TestWritePlot(t *testing.T) {
+	r := &Report{Scale: Scale{Services: 3, Nodes: 2, Pods: 10, PoolSize: 1}, ConvergenceRatio: 1.2}
+	r.Operator = &PhaseResult{
+		ConvergenceSeconds: 3,
+		Curve:              []Point{{0, 0}, {1, 1}, {2, 2}, {3, 3}},
+		Convergence:        Requests{PerServiceByVerb: map[string]float64{"patch": 3, "create": 2}},
+		Manager:            &ManagerCost{Samples: []Sample{{T: -1, RSSBytes: 50 << 20}, {T: 3, RSSBytes: 60 << 20, HeapInuse: 20 << 20}}},
+	}
+	r.Floor = &PhaseResult{ConvergenceSeconds: 2.5, Curve: []Point{{0, 0}, {2.5, 3}}, Convergence: Requests{PerServiceByVerb: map[string]float64{"patch": 2}}}
+	r.Evaluate()
+	path := filepath.Join(t.TempDir(), "plot.png")
+	if err := WritePlot(r, path); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Bounds().Dx() != plotWidth {
+		t.Errorf("width %d", img.Bounds().Dx())
+	}
+	if !strings.Contains(r.Table(), "convergence vs floor") {
+		t.Errorf("table lacks the ratio:\n%s", r.Table())
+	}
+}

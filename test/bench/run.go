@@ -1,0 +1,360 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// Options configure a bench run.
+type Options struct {
+	Scale Scale
+	// Dir receives each phase's cluster directory and the manager's log.
+	Dir string
+	// ManagerBinary is bin/manager.
+	ManagerBinary string
+	// Steady is how long the steady period lasts (2 minutes).
+	Steady time.Duration
+	// Settle is added to the convergence window after the last Service
+	// converged, for the writes that follow it (default 5s).
+	Settle time.Duration
+	// FloorWorkers is the floor client's concurrency (the manager's Service
+	// controller runs 2 reconciles at a time).
+	FloorWorkers int
+	// Timeout bounds convergence of each phase.
+	Timeout time.Duration
+	// ManagerEnv is added to the manager's environment (e.g. GOMEMLIMIT).
+	ManagerEnv []string
+	// SkipFloor and SkipRestart leave parts out.
+	SkipFloor, SkipRestart bool
+	Logf                   func(string, ...any)
+}
+
+// Run runs the floor phase, then the operator phase, each on a fresh
+// cluster prepared the same way, and returns the report.
+func Run(ctx context.Context, opts Options) (*Report, error) {
+	if opts.Settle == 0 {
+		opts.Settle = 5 * time.Second
+	}
+	r := &Report{
+		Date:  time.Now().UTC().Truncate(time.Second),
+		Host:  Host{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), CPUModel: cpuModel()},
+		Scale: opts.Scale,
+		Setup: Setup{
+			Components:     "ServiceLB only (spec.coredns.enabled and spec.traefik.enabled false)",
+			ClientQPS:      "no client-side limit for manager and floor (controller-runtime's GetConfig default, QPS -1)",
+			FloorWorkers:   opts.FloorWorkers,
+			SteadySeconds:  int(opts.Steady.Seconds()),
+			ResyncTrigger:  "30s into the steady period, a label change on a node makes the manager reconcile every Service, as a resync does",
+			SettleSeconds:  int(opts.Settle.Seconds()),
+			ManagerVersion: opts.ManagerBinary,
+			ManagerEnv:     opts.ManagerEnv,
+		},
+	}
+	if !opts.SkipFloor {
+		floor, err := runFloor(ctx, opts)
+		if err != nil {
+			return nil, fmt.Errorf("floor phase: %w", err)
+		}
+		r.Floor = floor
+	}
+	op, err := runOperator(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("operator phase: %w", err)
+	}
+	r.Operator = op
+	if r.Floor != nil && r.Floor.ConvergenceSeconds > 0 {
+		r.ConvergenceRatio = round3(op.ConvergenceSeconds / r.Floor.ConvergenceSeconds)
+	}
+	r.Evaluate()
+	return r, nil
+}
+
+// converge creates the Services and waits until the observer saw every
+// one with its ingress. It returns the start (just before the first
+// create), when the creates ended, and when the last Service converged.
+func converge(ctx context.Context, env *Env, obs *Observer, timeout time.Duration, logf func(string, ...any)) (start, created, end time.Time, err error) {
+	start = time.Now()
+	progress := make(chan struct{})
+	go func() {
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-progress:
+				return
+			case <-t.C:
+				logf("  %4.0fs: %d/%d Services with their ingress", time.Since(start).Seconds(), obs.Converged(), env.Scale.Services)
+			}
+		}
+	}()
+	defer close(progress)
+	if err = env.CreateServices(ctx); err != nil {
+		return start, created, end, err
+	}
+	created = time.Now()
+	logf("  created %d Services in %.1fs", env.Scale.Services, created.Sub(start).Seconds())
+	select {
+	case <-obs.Done():
+	case <-time.After(timeout - time.Since(start)):
+		return start, created, end, fmt.Errorf("only %d of %d Services got their ingress within %s", obs.Converged(), env.Scale.Services, timeout)
+	case <-ctx.Done():
+		return start, created, end, ctx.Err()
+	}
+	tl := obs.Timeline()
+	end = tl[len(tl)-1]
+	return start, created, end, nil
+}
+
+// runFloor runs the scenario with the floor client.
+func runFloor(ctx context.Context, opts Options) (*PhaseResult, error) {
+	logf := opts.Logf
+	logf("floor phase: preparing a cluster with %d nodes and %d unrelated pods", opts.Scale.Nodes, opts.Scale.Pods)
+	env, err := StartEnv(ctx, opts.Scale, filepath.Join(opts.Dir, "floor"), logf)
+	if err != nil {
+		return nil, err
+	}
+	defer env.Stop()
+	if err := env.CreateSvclbServiceAccount(ctx); err != nil {
+		return nil, err
+	}
+	proxy, err := StartProxy(env.Cluster.Config())
+	if err != nil {
+		return nil, err
+	}
+	defer proxy.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	floor, err := NewFloor(proxy.Config(-1, 0), opts.FloorWorkers)
+	if err != nil {
+		return nil, err
+	}
+	if err := floor.Start(ctx); err != nil {
+		return nil, err
+	}
+	obs := NewObserver(env.ExpectedIPs())
+	if err := obs.Start(ctx, env.Client); err != nil {
+		return nil, err
+	}
+	start, created, end, err := converge(ctx, env, obs, opts.Timeout, logf)
+	if err != nil {
+		return nil, err
+	}
+	time.Sleep(opts.Settle)
+	res := &PhaseResult{
+		ConvergenceSeconds: round3(end.Sub(start).Seconds()),
+		CreateSeconds:      round3(created.Sub(start).Seconds()),
+		StatusLatency:      latency(obs.StatusLatencies()),
+		Convergence:        countRequests(proxy.Requests(), start, end.Add(opts.Settle), opts.Scale.Services),
+		Curve:              curve(obs.Timeline(), start, 400),
+	}
+	logf("floor: converged in %.1fs, %.2f writes/Service, status latency p50 %.0f ms p99 %.0f ms",
+		res.ConvergenceSeconds, res.Convergence.WritesPerService, res.StatusLatency.P50Ms, res.StatusLatency.P99Ms)
+	return res, nil
+}
+
+// runOperator runs the scenario with the manager binary, then the steady
+// period and a restart.
+func runOperator(ctx context.Context, opts Options) (*PhaseResult, error) {
+	logf := opts.Logf
+	logf("operator phase: preparing a cluster with %d nodes and %d unrelated pods", opts.Scale.Nodes, opts.Scale.Pods)
+	env, err := StartEnv(ctx, opts.Scale, filepath.Join(opts.Dir, "operator"), logf)
+	if err != nil {
+		return nil, err
+	}
+	defer env.Stop()
+	proxy, err := StartProxy(env.Cluster.Config())
+	if err != nil {
+		return nil, err
+	}
+	defer proxy.Close()
+	kubeconfig := filepath.Join(opts.Dir, "operator", "proxy.kubeconfig")
+	if err := proxy.WriteKubeconfig(kubeconfig); err != nil {
+		return nil, err
+	}
+	mopts := ManagerOptions{Binary: opts.ManagerBinary, Kubeconfig: kubeconfig, LogPath: filepath.Join(opts.Dir, "operator", "manager.log"), Metrics: true, Env: opts.ManagerEnv}
+	mgr, err := StartManager(mopts)
+	if err != nil {
+		return nil, err
+	}
+	defer mgr.Stop(15 * time.Second)
+	began := time.Now()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sampler := &Sampler{}
+	samplerCtx, stopSampler := context.WithCancel(ctx)
+	defer stopSampler()
+	// Sample times are relative to began until the first create; they are
+	// shifted below.
+	go sampler.Run(samplerCtx, mgr.PID(), mgr.MetricsURL, began, time.Second)
+
+	if err := env.ApplyClusterNetworking(ctx); err != nil {
+		return nil, err
+	}
+	if err := env.WaitClusterNetworkingReady(ctx, 2*time.Minute); err != nil {
+		return nil, fmt.Errorf("%w\n%s", err, tail(mgr.LogPath, 20))
+	}
+	waitQuiet(ctx, proxy, 3*time.Second, time.Minute)
+	if err := mgr.Exited(); err != nil {
+		return nil, fmt.Errorf("%w\n%s", err, tail(mgr.LogPath, 20))
+	}
+	cpuStart, _ := ReadProcStats(mgr.PID())
+	ctrlStart := scrapeControllers(ctx, mgr.MetricsURL)
+	obs := NewObserver(env.ExpectedIPs())
+	if err := obs.Start(ctx, env.Client); err != nil {
+		return nil, err
+	}
+	start, created, end, err := converge(ctx, env, obs, opts.Timeout, logf)
+	if err != nil {
+		return nil, fmt.Errorf("%w\n%s", err, tail(mgr.LogPath, 20))
+	}
+	time.Sleep(opts.Settle)
+	convEnd := end.Add(opts.Settle)
+	cpuConv, _ := ReadProcStats(mgr.PID())
+	ctrlConv := diffControllers(ctrlStart, scrapeControllers(ctx, mgr.MetricsURL), opts.Scale.Services)
+	reqs := proxy.Requests()
+	startup := countRequests(reqs, began, start, 0)
+	res := &PhaseResult{
+		ConvergenceSeconds: round3(end.Sub(start).Seconds()),
+		CreateSeconds:      round3(created.Sub(start).Seconds()),
+		StatusLatency:      latency(obs.StatusLatencies()),
+		Startup:            &startup,
+		Convergence:        countRequests(reqs, start, convEnd, opts.Scale.Services),
+		Curve:              curve(obs.Timeline(), start, 400),
+	}
+	logf("operator: converged in %.1fs, %.2f writes/Service (%.2f without Events), status latency p50 %.0f ms p99 %.0f ms",
+		res.ConvergenceSeconds, res.Convergence.WritesPerService, res.Convergence.WritesPerServiceNoEvents, res.StatusLatency.P50Ms, res.StatusLatency.P99Ms)
+
+	if opts.Steady > 0 {
+		logf("steady period of %s (every Service reconciled again after 30s)", opts.Steady)
+		steadyStart := time.Now()
+		if err := sleepCtx(ctx, min(30*time.Second, opts.Steady/2)); err != nil {
+			return nil, err
+		}
+		if err := touchNode(ctx, env); err != nil {
+			return nil, err
+		}
+		if err := sleepCtx(ctx, time.Until(steadyStart.Add(opts.Steady))); err != nil {
+			return nil, err
+		}
+		steady := countRequests(proxy.Requests(), steadyStart, time.Now(), opts.Scale.Services)
+		res.Steady = &steady
+		logf("steady: %d writes %v", steady.Writes, steady.WritesByResource)
+	}
+	cpuSteady, _ := ReadProcStats(mgr.PID())
+	if err := mgr.Exited(); err != nil {
+		return nil, fmt.Errorf("%w\n%s", err, tail(mgr.LogPath, 20))
+	}
+	stopSampler()
+	cost := &ManagerCost{
+		PeakRSSMiB:            mib(max(sampler.PeakRSS(), cpuSteady.PeakRSS)),
+		CPUSecondsStartup:     round3(cpuStart.CPUSeconds),
+		CPUSecondsConvergence: round3(cpuConv.CPUSeconds - cpuStart.CPUSeconds),
+		CPUSecondsSteady:      round3(cpuSteady.CPUSeconds - cpuConv.CPUSeconds),
+		Controllers:           ctrlConv,
+	}
+	shift := start.Sub(began).Seconds()
+	for _, s := range sampler.Samples() {
+		s.T = round3(s.T - shift)
+		cost.Samples = append(cost.Samples, s)
+		cost.PeakHeapInuseMiB = max(cost.PeakHeapInuseMiB, mib(s.HeapInuse))
+		cost.PeakAnonRSSMiB = max(cost.PeakAnonRSSMiB, mib(s.AnonBytes))
+		cost.EndHeapInuseMiB = mib(s.HeapInuse)
+	}
+	res.Manager = cost
+
+	if !opts.SkipRestart {
+		if err := restart(ctx, env, proxy, mgr, mopts, res, logf); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// restart stops the manager and starts it again with nothing to change,
+// counting its requests until it falls quiet.
+func restart(ctx context.Context, env *Env, proxy *Proxy, mgr *Manager, mopts ManagerOptions, res *PhaseResult, logf func(string, ...any)) error {
+	logf("restarting the manager with %d converged Services", env.Scale.Services)
+	if err := mgr.Stop(15 * time.Second); err != nil {
+		return err
+	}
+	from := time.Now()
+	again, err := StartManager(mopts)
+	if err != nil {
+		return err
+	}
+	defer again.Stop(15 * time.Second)
+	sampler := &Sampler{}
+	sctx, stop := context.WithCancel(ctx)
+	go sampler.Run(sctx, again.PID(), again.MetricsURL, from, time.Second)
+	// Let it start, list and reconcile; it is done when quiet.
+	if err := sleepCtx(ctx, 5*time.Second); err != nil {
+		stop()
+		return err
+	}
+	waitQuiet(ctx, proxy, 10*time.Second, 5*time.Minute)
+	st, _ := ReadProcStats(again.PID())
+	stop()
+	req := countRequests(proxy.Requests(), from, time.Now(), env.Scale.Services)
+	res.Restart = &req
+	res.Manager.RestartPeakRSSMiB = mib(max(st.PeakRSS, sampler.PeakRSS()))
+	res.Manager.RestartCPUSeconds = round3(st.CPUSeconds)
+	logf("restart: %d writes %v in %.0fs", req.Writes, req.WritesByResource, req.Seconds)
+	return again.Exited()
+}
+
+// touchNode changes a label of one node that ServiceLB does not use: the
+// manager then reconciles every LoadBalancer Service, as on a resync.
+func touchNode(ctx context.Context, env *Env) error {
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"labels": map[string]string{"bench.wharf.dev/touched": fmt.Sprint(time.Now().Unix())}}})
+	if _, err := env.Client.CoreV1().Nodes().Patch(ctx, env.Nodes[0].Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		return fmt.Errorf("label node %s: %w", env.Nodes[0].Name, err)
+	}
+	return nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+// tail returns the last n lines of a file, for error messages.
+func tail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "--- last lines of " + path + " ---\n" + strings.Join(lines, "\n")
+}
+
+func cpuModel() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
