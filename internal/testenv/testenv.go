@@ -62,7 +62,7 @@ func Start(t testing.TB, extraCRDDirs ...string) *Env {
 			t.Fatalf("%s is missing from %s: run `make envtest` (bash hack/tools.sh) to build the control plane", b, bin)
 		}
 	}
-	logTo(t)
+	LogTo(t)
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: bin,
 		CRDDirectoryPaths:     append([]string{filepath.Join(RepoRoot(), "config", "crd", "bases")}, extraCRDDirs...),
@@ -135,7 +135,8 @@ type testLog struct {
 	t  testing.TB
 }
 
-func logTo(t testing.TB) {
+// LogTo sends controller-runtime logs to t until t ends.
+func LogTo(t testing.TB) {
 	setLogger.Do(func() { ctrl.SetLogger(zap.New(zap.WriteTo(logs), zap.UseDevMode(true))) })
 	logs.mu.Lock()
 	logs.t = t

@@ -6,8 +6,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,10 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/controllers"
@@ -41,14 +36,12 @@ func TestCoreDNS(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	c := startCoreDNSCluster(ctx, t)
+	c := startCluster(ctx, t)
 	cfg := c.Config()
 	cl, err := client.New(cfg, client.Options{Scheme: controllers.NewScheme()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctrl.SetLogger(zap.New(zap.WriteTo(corednsTestWriter{t}), zap.UseDevMode(true)))
-	installWharfCRD(t, c)
 	stopOperator := testenv.StartManager(t, cfg)
 	cn := &v1alpha1.ClusterNetworking{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.SingletonName}}
 	cn.Spec.CoreDNS.ExtraHosts = []v1alpha1.HostEntry{{IP: "10.0.0.51", Hostnames: []v1alpha1.Hostname{"k3s.test.org"}}}
@@ -166,47 +159,6 @@ func TestCoreDNS(t *testing.T) {
 	})
 }
 
-// startCoreDNSCluster starts the local cluster with the guide's two nodes.
-func startCoreDNSCluster(ctx context.Context, t *testing.T) *cluster.Cluster {
-	t.Helper()
-	binDir, err := cluster.DefaultBinDir()
-	if err == nil {
-		err = cluster.CheckBinDir(binDir, append(slices.Clone(cluster.Binaries), "coredns")...)
-	}
-	if err != nil {
-		t.Fatalf("the test cluster binaries are missing (run `make envtest`): %v", err)
-	}
-	c, err := cluster.Start(ctx, cluster.Options{
-		BinDir: binDir,
-		Dir:    t.TempDir(),
-		Nodes:  []cluster.Node{{Name: "master01", InternalIP: "10.0.0.51"}, {Name: "master02", InternalIP: "10.0.0.52"}},
-		Logf:   t.Logf,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("cluster logs:\n%s", c.LogTail(30))
-		}
-		if err := c.Stop(); err != nil {
-			t.Errorf("stop the cluster: %v", err)
-		}
-	})
-	return c
-}
-
-func installWharfCRD(t *testing.T, c *cluster.Cluster) {
-	t.Helper()
-	_, err := envtest.InstallCRDs(c.Config(), envtest.CRDInstallOptions{
-		Paths:              []string{filepath.Join(testenv.RepoRoot(), "config", "crd", "bases")},
-		ErrorIfPathMissing: true,
-	})
-	if err != nil {
-		t.Fatalf("install the CRD: %v", err)
-	}
-}
-
 // corednsStep runs one named part of the test and stops the test when it fails.
 func corednsStep(t *testing.T, name string, fn func()) {
 	t.Helper()
@@ -288,11 +240,4 @@ func corednsDeployment(ctx context.Context, t *testing.T, cl client.Client) *app
 		t.Fatal(err)
 	}
 	return d
-}
-
-type corednsTestWriter struct{ t *testing.T }
-
-func (w corednsTestWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }

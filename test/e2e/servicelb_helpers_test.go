@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -17,12 +16,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/controllers/servicelb"
-	"github.com/wharf-dev/wharf/internal/testenv"
-	"github.com/wharf-dev/wharf/test/cluster"
 )
 
 // slbTimeout bounds each wait of the ServiceLB test.
@@ -30,47 +26,6 @@ const slbTimeout = 60 * time.Second
 
 // slbNamespace is where the svclb DaemonSets live (the default).
 const slbNamespace = "kube-system"
-
-// slbCluster starts the local cluster with the guide's two nodes, stopped
-// when t ends.
-func slbCluster(ctx context.Context, t *testing.T) *cluster.Cluster {
-	t.Helper()
-	binDir, err := cluster.DefaultBinDir()
-	if err == nil {
-		err = cluster.CheckBinDir(binDir, cluster.Binaries...)
-	}
-	if err != nil {
-		t.Fatalf("the test cluster binaries are missing (run `make envtest`): %v", err)
-	}
-	c, err := cluster.Start(ctx, cluster.Options{
-		BinDir: binDir,
-		Dir:    t.TempDir(),
-		Nodes: []cluster.Node{
-			{Name: "master01", InternalIP: "10.0.0.51"},
-			{Name: "master02", InternalIP: "10.0.0.52"},
-		},
-		Logf: t.Logf,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("cluster logs:\n%s", c.LogTail(30))
-		}
-		if err := c.Stop(); err != nil {
-			t.Errorf("stop the cluster: %v", err)
-		}
-	})
-	_, err = envtest.InstallCRDs(c.Config(), envtest.CRDInstallOptions{
-		Paths:              []string{filepath.Join(testenv.RepoRoot(), "config", "crd", "bases")},
-		ErrorIfPathMissing: true,
-	})
-	if err != nil {
-		t.Fatalf("install the CRD: %v", err)
-	}
-	return c
-}
 
 // slbStep runs one named part of the test and stops the test when it fails.
 func slbStep(t *testing.T, name string, fn func()) {
@@ -381,11 +336,4 @@ func slbDaemonSets(ctx context.Context, t *testing.T, cl client.Client) map[stri
 		out[ds.Namespace+"/"+ds.Name] = string(ds.UID)
 	}
 	return out
-}
-
-type slbTestWriter struct{ t *testing.T }
-
-func (w slbTestWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }

@@ -14,9 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/controllers"
@@ -36,13 +34,12 @@ func TestServiceLB(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	c := slbCluster(ctx, t)
+	c := startCluster(ctx, t)
 	cfg := c.Config()
 	cl, err := client.New(cfg, client.Options{Scheme: controllers.NewScheme()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctrl.SetLogger(zap.New(zap.WriteTo(slbTestWriter{t}), zap.UseDevMode(true)))
 	stopOperator := testenv.StartManager(t, cfg)
 	cn := &v1alpha1.ClusterNetworking{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.SingletonName}}
 	cn.Spec.CoreDNS.Enabled = ptr.To(false)
