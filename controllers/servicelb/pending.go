@@ -155,3 +155,18 @@ func allPorts(svc *corev1.Service) []string {
 	}
 	return out
 }
+
+// portConflicted reports whether every pod of own is unschedulable for want
+// of a free host port: only then do the other svclb pods tell anything.
+func portConflicted(own []corev1.Pod) bool {
+	if len(own) == 0 {
+		return false
+	}
+	for i := range own {
+		c := podCondition(&own[i], corev1.PodScheduled)
+		if c == nil || c.Status != corev1.ConditionFalse || c.Reason != corev1.PodReasonUnschedulable || !strings.Contains(c.Message, schedulerPortsMessage) {
+			return false
+		}
+	}
+	return true
+}

@@ -3,6 +3,8 @@ package servicelb
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -33,6 +35,9 @@ type Reconciler struct {
 	Tracker *Tracker
 
 	stale staleGuard
+
+	holdMu sync.Mutex
+	holds  map[types.NamespacedName]time.Time
 }
 
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;update;patch
@@ -72,7 +77,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	case !svc.DeletionTimestamp.IsZero():
 		return ctrl.Result{}, r.finish(ctx, svc)
 	default:
-		return ctrl.Result{}, r.serve(ctx, svc, cfg)
+		err := r.serve(ctx, svc, cfg)
+		if ra, ok := err.(*requeueAfter); ok {
+			return ctrl.Result{RequeueAfter: ra.d}, nil
+		}
+		return ctrl.Result{}, err
 	}
 }
 

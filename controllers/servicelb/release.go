@@ -63,7 +63,7 @@ func (r *Reconciler) release(ctx context.Context, svc *corev1.Service) error {
 // keep, and says how many it deleted. svc, when known, gets an Event.
 func (r *Reconciler) deleteDaemonSets(ctx context.Context, key types.NamespacedName, svc *corev1.Service, keep types.NamespacedName) (int, error) {
 	list := &appsv1.DaemonSetList{}
-	if err := r.Client.List(ctx, list, client.MatchingLabels{SvcNameLabel: key.Name, SvcNamespaceLabel: key.Namespace}); err != nil {
+	if err := r.Client.List(ctx, list, client.MatchingFields{ServiceKeyIndex: key.Namespace + "/" + key.Name}); err != nil {
 		return 0, fmt.Errorf("list svclb daemonsets of %s: %w", key, err)
 	}
 	deleted := 0

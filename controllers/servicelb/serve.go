@@ -3,6 +3,7 @@ package servicelb
 import (
 	"context"
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -21,6 +22,25 @@ type observation struct {
 	ips []string
 	// pending says why the Service cannot get a node, if it cannot.
 	pending pending
+	// starting counts the pods that are not Ready yet but may soon be.
+	starting int
+}
+
+// startingPods counts the pods that are neither Ready, nor being deleted,
+// nor unschedulable.
+func startingPods(pods []corev1.Pod) int {
+	n := 0
+	for i := range pods {
+		p := &pods[i]
+		if podReady(p) || !p.DeletionTimestamp.IsZero() {
+			continue
+		}
+		if c := podCondition(p, corev1.PodScheduled); c != nil && c.Status == corev1.ConditionFalse {
+			continue
+		}
+		n++
+	}
+	return n
 }
 
 // serve keeps the finalizer on svc, applies its DaemonSet, removes stale
@@ -30,7 +50,7 @@ func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg setting
 		return err
 	}
 	nodes := &corev1.NodeList{}
-	if err := r.Client.List(ctx, nodes); err != nil {
+	if err := r.Client.List(ctx, nodes, client.UnsafeDisableDeepCopy); err != nil {
 		return fmt.Errorf("list nodes: %w", err)
 	}
 	facts := FactsFromNodes(nodes.Items)
@@ -51,7 +71,44 @@ func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg setting
 	if err != nil {
 		return err
 	}
+	if wait := r.holdPartial(svc, obs); wait > 0 {
+		return &requeueAfter{wait}
+	}
 	return r.publish(ctx, svc, obs)
+}
+
+// holdPartialFor is how long a partial ingress waits for the Service's
+// other svclb pods, which are starting, to turn Ready too.
+const holdPartialFor = 500 * time.Millisecond
+
+// requeueAfter asks Reconcile to come back later.
+type requeueAfter struct{ d time.Duration }
+
+func (e *requeueAfter) Error() string { return "requeue after " + e.d.String() }
+
+// holdPartial returns how long to wait before writing an ingress that
+// lacks nodes whose pods are still starting, or 0 to write now.
+func (r *Reconciler) holdPartial(svc *corev1.Service, obs observation) time.Duration {
+	key := client.ObjectKeyFromObject(svc)
+	r.holdMu.Lock()
+	defer r.holdMu.Unlock()
+	if len(obs.ips) == 0 || obs.starting == 0 || sameIPs(svc.Status.LoadBalancer.Ingress, obs.ips) {
+		delete(r.holds, key)
+		return 0
+	}
+	if r.holds == nil {
+		r.holds = map[types.NamespacedName]time.Time{}
+	}
+	first, ok := r.holds[key]
+	if !ok {
+		first = time.Now()
+		r.holds[key] = first
+	}
+	if left := holdPartialFor - time.Since(first); left > 0 {
+		return left
+	}
+	delete(r.holds, key)
+	return 0
 }
 
 // publish writes the observed ingress to svc, with the Events K3s records,
@@ -81,6 +138,10 @@ func (r *Reconciler) applyDaemonSet(ctx context.Context, svc *corev1.Service, ds
 	switch err := r.Client.Get(ctx, client.ObjectKeyFromObject(obj), live); {
 	case err == nil && r.Applier.Unchanged(obj, live):
 		return nil
+	case apierrors.IsNotFound(err) && r.Applier.Remembers(obj):
+		// The cache has not seen the DaemonSet wharf created yet; its
+		// event comes next. A deletion makes the Applier forget it.
+		return nil
 	case err != nil && !apierrors.IsNotFound(err):
 		return fmt.Errorf("read daemonset %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
 	}
@@ -107,11 +168,13 @@ func (r *Reconciler) observe(ctx context.Context, svc *corev1.Service, cfg setti
 	}
 	ips := ingressIPs(svc, own, nodeMap(nodes), local)
 	if len(ips) > 0 {
-		return observation{ips: ips}, nil
+		return observation{ips: ips, starting: startingPods(own)}, nil
 	}
-	others, err := r.otherSvclbPods(ctx, svc)
-	if err != nil {
-		return observation{}, err
+	var others []corev1.Pod
+	if portConflicted(own) {
+		if others, err = r.otherSvclbPods(ctx, svc); err != nil {
+			return observation{}, err
+		}
 	}
 	e := eligibleNodes(nodes, placementFor(svc, &cfg.spec, facts), tolerations(&cfg.spec))
 	return observation{pending: pendingReason(svc, e, own, others)}, nil
@@ -120,12 +183,16 @@ func (r *Reconciler) observe(ctx context.Context, svc *corev1.Service, cfg setti
 // ownPods lists the pods of the Service's current DaemonSet.
 func (r *Reconciler) ownPods(ctx context.Context, svc *corev1.Service, ds types.NamespacedName) ([]corev1.Pod, error) {
 	pods := &corev1.PodList{}
-	sel := serviceLabels(svc)
-	sel[AppLabel] = ds.Name
-	if err := r.Client.List(ctx, pods, client.InNamespace(ds.Namespace), client.MatchingLabels(sel)); err != nil {
+	if err := r.Client.List(ctx, pods, client.InNamespace(ds.Namespace), client.MatchingFields{ServiceKeyIndex: svc.Namespace + "/" + svc.Name}); err != nil {
 		return nil, fmt.Errorf("list svclb pods: %w", err)
 	}
-	return pods.Items, nil
+	out := pods.Items[:0]
+	for _, p := range pods.Items {
+		if p.Labels[AppLabel] == ds.Name {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
 
 // otherSvclbPods lists the svclb pods of every other Service.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -29,6 +30,8 @@ type Tracker struct {
 	services map[types.NamespacedName]ServiceState
 	last     v1alpha1.ServiceLBStatus
 	changes  chan event.GenericEvent
+
+	notifyPending bool
 }
 
 // NewTracker returns an empty Tracker.
@@ -109,13 +112,26 @@ func (t *Tracker) summaryChanged() {
 		return
 	}
 	t.last = st
-	cn := &v1alpha1.ClusterNetworking{}
-	cn.Name = v1alpha1.SingletonName
-	select {
-	case t.changes <- event.GenericEvent{Object: client.Object(cn)}:
-	default:
+	if t.notifyPending {
+		return
 	}
+	t.notifyPending = true
+	time.AfterFunc(notifyDelay, func() {
+		t.mu.Lock()
+		t.notifyPending = false
+		t.mu.Unlock()
+		cn := &v1alpha1.ClusterNetworking{}
+		cn.Name = v1alpha1.SingletonName
+		select {
+		case t.changes <- event.GenericEvent{Object: client.Object(cn)}:
+		default:
+		}
+	})
 }
+
+// notifyDelay coalesces summary changes into one ClusterNetworking
+// reconcile (and status write) per period.
+const notifyDelay = time.Second
 
 func sameSummary(a, b v1alpha1.ServiceLBStatus) bool {
 	return a.Services == b.Services && a.Ready == b.Ready && slices.Equal(a.Pending, b.Pending)

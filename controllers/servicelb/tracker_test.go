@@ -2,6 +2,7 @@ package servicelb
 
 import (
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 
@@ -10,11 +11,12 @@ import (
 
 func TestTracker(t *testing.T) {
 	tr := NewTracker()
+	// Notifications are coalesced over notifyDelay.
 	notified := func() bool {
 		select {
 		case <-tr.Changes():
 			return true
-		default:
+		case <-time.After(2 * notifyDelay):
 			return false
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -23,6 +24,15 @@ import (
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 )
 
+// ServiceKeyIndex indexes svclb pods and DaemonSets by "namespace/name"
+// of the Service they serve.
+const ServiceKeyIndex = "svclb.service"
+
+// maxConcurrentReconciles: a reconcile mostly waits for the API server
+// (finalizer, DaemonSet, status), and Services are independent, so eight
+// at a time keep the queue short (see docs/performance.md).
+const maxConcurrentReconciles = 8
+
 // ControllerName names the Service reconciler.
 const ControllerName = "servicelb"
 
@@ -31,16 +41,27 @@ const ControllerName = "servicelb"
 // addresses, taints), EndpointSlices of Local Services and the
 // ClusterNetworking.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	byService := func(obj client.Object) []string {
+		if key, ok := serviceKeyOf(obj.GetLabels()); ok {
+			return []string{key.String()}
+		}
+		return nil
+	}
+	for _, obj := range []client.Object{&corev1.Pod{}, &appsv1.DaemonSet{}} {
+		if err := mgr.GetFieldIndexer().IndexField(context.Background(), obj, ServiceKeyIndex, byService); err != nil {
+			return err
+		}
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(ControllerName).
 		For(&corev1.Service{}, builder.WithPredicates(serviceRelevant())).
-		Watches(&appsv1.DaemonSet{}, handler.EnqueueRequestsFromMapFunc(byServiceLabels)).
+		Watches(&appsv1.DaemonSet{}, r.daemonSetHandler()).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(byServiceLabels)).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.allServices), builder.WithPredicates(nodeChanged())).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.localService)).
 		Watches(&v1alpha1.ClusterNetworking{}, handler.EnqueueRequestsFromMapFunc(r.everything),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: 2}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrentReconciles}).
 		Complete(r)
 }
 
@@ -145,4 +166,33 @@ func nodeChanged() predicate.Predicate {
 			!equality.Semantic.DeepEqual(o.Spec.Taints, n.Spec.Taints) ||
 			o.Spec.Unschedulable != n.Spec.Unschedulable
 	}}
+}
+
+// daemonSetHandler maps svclb DaemonSet events to their Service and makes
+// the Applier forget a deleted DaemonSet, so that it is applied again.
+func (r *Reconciler) daemonSetHandler() handler.EventHandler {
+	enqueue := func(obj client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		for _, req := range byServiceLabels(context.Background(), obj) {
+			q.Add(req)
+		}
+	}
+	return handler.Funcs{
+		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(e.Object, q)
+		},
+		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(e.ObjectNew, q)
+		},
+		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if ds, ok := e.Object.(*appsv1.DaemonSet); ok {
+				ds = ds.DeepCopy()
+				ds.SetGroupVersionKind(appsv1.SchemeGroupVersion.WithKind("DaemonSet"))
+				r.Applier.Forget(ds)
+			}
+			enqueue(e.Object, q)
+		},
+		GenericFunc: func(_ context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(e.Object, q)
+		},
+	}
 }

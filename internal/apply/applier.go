@@ -192,3 +192,16 @@ func describe(obj client.Object) string {
 	}
 	return fmt.Sprintf("%s %s/%s", gvk.Kind, obj.GetNamespace(), obj.GetName())
 }
+
+// Remembers reports whether the Applier applied obj as it is now and has
+// not forgotten it since: a cache that does not show obj yet lags behind.
+func (a *Applier) Remembers(obj *unstructured.Unstructured) bool {
+	desired, err := hashOf(obj.Object)
+	if err != nil {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	m, ok := a.memo[keyOf(obj)]
+	return ok && m.desired == desired
+}

@@ -57,7 +57,7 @@ func WritePlot(r *Report, path string) error {
 	if r.ConvergenceRatio > 0 {
 		convTitle += fmt.Sprintf(" (ratio %.2f)", r.ConvergenceRatio)
 	}
-	lineChart(img, image.Rect(90, 60, plotWidth-30, 420), convTitle, "seconds", "services", conv)
+	lineChart(img, image.Rect(90, 78, plotWidth-30, 430), convTitle, "seconds", "services", conv)
 
 	if r.Operator != nil && r.Operator.Manager != nil {
 		var rss, heap []Point

@@ -69,6 +69,10 @@ type PhaseResult struct {
 	Restart *Requests `json:"restart,omitempty"`
 	// Manager is the cost of the manager process.
 	Manager *ManagerCost `json:"manager,omitempty"`
+	// LoadAverage is the machine's 1-minute load average when the first
+	// Service was created and when the last converged: the bench shares
+	// the machine, and a busy one slows both clients down unevenly.
+	LoadAverage [2]float64 `json:"loadAverage"`
 	// Curve is how many Services had their ingress, over time.
 	Curve []Point `json:"curve"`
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -144,12 +145,15 @@ func runFloor(ctx context.Context, opts Options) (*PhaseResult, error) {
 	if err := obs.Start(ctx, env.Client); err != nil {
 		return nil, err
 	}
+	load0 := loadAverage()
 	start, created, end, err := converge(ctx, env, obs, opts.Timeout, logf)
 	if err != nil {
 		return nil, err
 	}
+	load1 := loadAverage()
 	time.Sleep(opts.Settle)
 	res := &PhaseResult{
+		LoadAverage:        [2]float64{load0, load1},
 		ConvergenceSeconds: round3(end.Sub(start).Seconds()),
 		CreateSeconds:      round3(created.Sub(start).Seconds()),
 		StatusLatency:      latency(obs.StatusLatencies()),
@@ -212,10 +216,12 @@ func runOperator(ctx context.Context, opts Options) (*PhaseResult, error) {
 	if err := obs.Start(ctx, env.Client); err != nil {
 		return nil, err
 	}
+	load0 := loadAverage()
 	start, created, end, err := converge(ctx, env, obs, opts.Timeout, logf)
 	if err != nil {
 		return nil, fmt.Errorf("%w\n%s", err, tail(mgr.LogPath, 20))
 	}
+	load1 := loadAverage()
 	time.Sleep(opts.Settle)
 	convEnd := end.Add(opts.Settle)
 	cpuConv, _ := ReadProcStats(mgr.PID())
@@ -223,6 +229,7 @@ func runOperator(ctx context.Context, opts Options) (*PhaseResult, error) {
 	reqs := proxy.Requests()
 	startup := countRequests(reqs, began, start, 0)
 	res := &PhaseResult{
+		LoadAverage:        [2]float64{load0, load1},
 		ConvergenceSeconds: round3(end.Sub(start).Seconds()),
 		CreateSeconds:      round3(created.Sub(start).Seconds()),
 		StatusLatency:      latency(obs.StatusLatencies()),
@@ -357,4 +364,18 @@ func cpuModel() string {
 		}
 	}
 	return ""
+}
+
+// loadAverage returns the 1-minute load average, or 0.
+func loadAverage() float64 {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(data))
+	if len(fields) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(fields[0], 64)
+	return v
 }
