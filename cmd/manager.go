@@ -18,6 +18,7 @@ type managerFlags struct {
 	leaderElect   bool
 	leaderElectNS string
 	enableHTTP2   bool
+	pprofAddr     string
 	zap           zap.Options
 }
 
@@ -50,6 +51,8 @@ Flags:
 		"Namespace of the leader election Lease. Empty: the namespace the manager runs in.")
 	fs.BoolVar(&f.enableHTTP2, "enable-http2", false,
 		"Allow HTTP/2 on the metrics server. Off by default against HTTP/2 stream attacks (CVE-2023-44487).")
+	fs.StringVar(&f.pprofAddr, "pprof-bind-address", "0",
+		`Address a Go profiling endpoint (/debug/pprof/) binds to, unauthenticated: keep it on loopback, such as "127.0.0.1:6060". "0" turns it off.`)
 	f.zap.BindFlags(fs)
 	return f, fs.Parse(args)
 }
@@ -73,6 +76,7 @@ func runManager(args []string) error {
 		MetricsAddr:             f.metricsAddr,
 		MetricsSecure:           f.metricsSecure,
 		EnableHTTP2:             f.enableHTTP2,
+		PprofAddr:               f.pprofAddr,
 		ProbeAddr:               f.probeAddr,
 		LeaderElect:             f.leaderElect,
 		LeaderElectionNamespace: f.leaderElectNS,

@@ -25,6 +25,8 @@ type ManagerConfig struct {
 	EnableHTTP2 bool
 	// ProbeAddr is the address of /healthz and /readyz; "0" turns them off.
 	ProbeAddr string
+	// PprofAddr serves /debug/pprof/ when set; "0" or empty turns it off.
+	PprofAddr string
 	// LeaderElect elects a leader among replicas.
 	LeaderElect bool
 	// LeaderElectionNamespace holds the Lease; empty means the manager's own.
@@ -46,6 +48,7 @@ func ManagerOptions(c ManagerConfig) ctrl.Options {
 		Scheme:                        NewScheme(),
 		Metrics:                       metrics,
 		HealthProbeBindAddress:        c.ProbeAddr,
+		PprofBindAddress:              c.PprofAddr,
 		LeaderElection:                c.LeaderElect,
 		LeaderElectionID:              LeaderElectionID,
 		LeaderElectionNamespace:       c.LeaderElectionNamespace,

@@ -421,9 +421,10 @@ type CoreDNSStatus struct {
 	// clusterIP of the kube-dns Service.
 	// +optional
 	ClusterIP string `json:"clusterIP,omitempty"`
-	// readyReplicas of the CoreDNS Deployment.
+	// readyReplicas of the CoreDNS Deployment. Always written, zero
+	// included, so that the section is never an empty object.
 	// +optional
-	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	ReadyReplicas int32 `json:"readyReplicas"`
 	// nodeHosts is the number of lines in the NodeHosts key.
 	// +optional
 	NodeHosts int32 `json:"nodeHosts,omitempty"`
@@ -434,9 +435,10 @@ type TraefikStatus struct {
 	// chart rendered, as name-version.
 	// +optional
 	Chart string `json:"chart,omitempty"`
-	// readyReplicas of the Traefik Deployment.
+	// readyReplicas of the Traefik Deployment. Always written, zero
+	// included, so that the section is never an empty object.
 	// +optional
-	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	ReadyReplicas int32 `json:"readyReplicas"`
 	// dashboardURL where the dashboard is served.
 	// +optional
 	DashboardURL string `json:"dashboardURL,omitempty"`
@@ -447,12 +449,14 @@ type TraefikStatus struct {
 
 // ServiceLBStatus reports the LoadBalancer Services served by svclb.
 type ServiceLBStatus struct {
-	// services is the number of LoadBalancer Services wharf serves.
+	// services is the number of LoadBalancer Services wharf serves. Always
+	// written, zero included: a server-side apply of an empty object would
+	// clear the section to null, which the schema refuses.
 	// +optional
-	Services int32 `json:"services,omitempty"`
+	Services int32 `json:"services"`
 	// ready is the number of them with at least one ingress IP.
 	// +optional
-	Ready int32 `json:"ready,omitempty"`
+	Ready int32 `json:"ready"`
 	// pending lists Services that could not get a node, with why.
 	// +optional
 	Pending []PendingService `json:"pending,omitempty"`

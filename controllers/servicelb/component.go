@@ -9,8 +9,11 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -92,8 +95,17 @@ func (c *Component) ensureNamespace(ctx context.Context, name string) error {
 }
 
 // Observe implements component.Component: it copies the Tracker's summary
-// into status and says how many Services are served and pending.
-func (c *Component) Observe(_ context.Context, _ *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) (component.Health, error) {
+// into status and says how many Services are served and pending. While the
+// Tracker is still catching up after a start, it keeps what the status says.
+func (c *Component) Observe(ctx context.Context, cn *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) (component.Health, error) {
+	complete, err := c.tracker.Complete(func() ([]types.NamespacedName, error) { return c.servedServices(ctx, cn) })
+	if err != nil {
+		return component.Health{}, err
+	}
+	prev := meta.FindStatusCondition(cn.Status.Conditions, v1alpha1.ConditionServiceLBReady)
+	if !complete && prev != nil && status.ServiceLB != nil {
+		return component.Health{Ready: prev.Status == metav1.ConditionTrue, Reason: prev.Reason, Message: prev.Message}, nil
+	}
 	sum := c.tracker.Summary()
 	status.ServiceLB = &sum
 	h := component.Ready(summaryMessage(sum))
@@ -101,6 +113,23 @@ func (c *Component) Observe(_ context.Context, _ *v1alpha1.ClusterNetworking, st
 		h.Reason = ReasonServicesPending
 	}
 	return h, nil
+}
+
+// servedServices lists, from the cache, the Services the Service
+// reconciler serves and so reports to the Tracker.
+func (c *Component) servedServices(ctx context.Context, cn *v1alpha1.ClusterNetworking) ([]types.NamespacedName, error) {
+	list := &corev1.ServiceList{}
+	if err := c.deps.Client.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("list services: %w", err)
+	}
+	var keys []types.NamespacedName
+	for i := range list.Items {
+		svc := &list.Items[i]
+		if Serves(svc, &cn.Spec.ServiceLB) && svc.DeletionTimestamp.IsZero() {
+			keys = append(keys, client.ObjectKeyFromObject(svc))
+		}
+	}
+	return keys, nil
 }
 
 // cleanupWait bounds how long Disable waits for the Service reconciler.

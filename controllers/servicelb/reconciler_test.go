@@ -83,8 +83,22 @@ func TestServiceReconciler(t *testing.T) {
 	parent := t
 	t.Run("restart keeps daemonsets and finalizers", func(t *testing.T) {
 		stop()
-		testenv.StartManager(parent, env.Config)
-		time.Sleep(2 * time.Second)
+		restarted, restartCounter := testenv.Counting(env.Config)
+		testenv.StartManager(parent, restarted)
+		time.Sleep(3 * time.Second)
+		// Nothing changed while the manager was down: the restarted one
+		// writes no object, its ClusterNetworking status included. Only
+		// the two pending Services get their UnAvailableLoadBalancer Event
+		// again, as K3s records it on each start.
+		var writes []string
+		for _, w := range strings.Split(restartCounter.WritePaths(), "\n") {
+			if w != "" && !strings.HasSuffix(w, "/events") {
+				writes = append(writes, w)
+			}
+		}
+		if len(writes) != 0 {
+			t.Errorf("%d writes after a restart with nothing to change:\n%s", len(writes), strings.Join(writes, "\n"))
+		}
 		list := &appsv1.DaemonSetList{}
 		if err := c.List(context.Background(), list, client.HasLabels{servicelb.SvcNameLabel}); err != nil {
 			t.Fatal(err)
@@ -145,6 +159,17 @@ func TestServiceReconciler(t *testing.T) {
 		waitDaemonSet(t, c, nginx)
 		waitFinalizer(t, c, "nginx", true)
 		waitIngress(t, c, "nginx", "10.0.0.51", "10.0.0.52")
+	})
+	t.Run("the last service gone reports none", func(t *testing.T) {
+		waitStatus(t, c, "1 service ready", func(cn *v1alpha1.ClusterNetworking) error {
+			return wantSummary(cn, 1, 1, 0, "1 service served (1 with ingress), 0 pending")
+		})
+		if err := c.Delete(context.Background(), nginx); err != nil {
+			t.Fatal(err)
+		}
+		waitStatus(t, c, "no service served", func(cn *v1alpha1.ClusterNetworking) error {
+			return wantSummary(cn, 0, 0, 0, "0 services served (0 with ingress), 0 pending")
+		})
 	})
 }
 

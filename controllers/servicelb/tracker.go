@@ -32,11 +32,21 @@ type Tracker struct {
 	changes  chan event.GenericEvent
 
 	notifyPending bool
+
+	// complete is set once every served Service has a state (see Complete);
+	// warmUpStart is when Complete was first asked.
+	complete    bool
+	warmUpStart time.Time
+	warmUpLimit time.Duration
 }
 
 // NewTracker returns an empty Tracker.
 func NewTracker() *Tracker {
-	return &Tracker{services: map[types.NamespacedName]ServiceState{}, changes: make(chan event.GenericEvent, 1)}
+	return &Tracker{
+		services:    map[types.NamespacedName]ServiceState{},
+		changes:     make(chan event.GenericEvent, 1),
+		warmUpLimit: defaultWarmUpLimit,
+	}
 }
 
 // Set records the state of a served Service.
@@ -120,14 +130,59 @@ func (t *Tracker) summaryChanged() {
 		t.mu.Lock()
 		t.notifyPending = false
 		t.mu.Unlock()
-		cn := &v1alpha1.ClusterNetworking{}
-		cn.Name = v1alpha1.SingletonName
-		select {
-		case t.changes <- event.GenericEvent{Object: client.Object(cn)}:
-		default:
-		}
+		t.notify()
 	})
 }
+
+// notify sends a ClusterNetworking event unless one is waiting already.
+func (t *Tracker) notify() {
+	cn := &v1alpha1.ClusterNetworking{}
+	cn.Name = v1alpha1.SingletonName
+	select {
+	case t.changes <- event.GenericEvent{Object: client.Object(cn)}:
+	default:
+	}
+}
+
+// Complete reports whether the Tracker has a state for every Service that
+// served lists (the LoadBalancer Services the cache holds). After the
+// manager starts, the summary is partial until the Service reconciler has
+// seen each Service once; reporting it would rewrite the ClusterNetworking
+// status many times while the counts climb back. Once complete, a Tracker
+// stays complete: from then on every change reaches it. A Tracker still
+// incomplete warmUpLimit after the first question counts as complete, so
+// that a Service whose reconcile keeps failing cannot hold back the status
+// for good; a notification follows at that moment.
+func (t *Tracker) Complete(served func() ([]types.NamespacedName, error)) (bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.complete {
+		return true, nil
+	}
+	if t.warmUpStart.IsZero() {
+		t.warmUpStart = time.Now()
+		time.AfterFunc(t.warmUpLimit, t.notify)
+	}
+	if time.Since(t.warmUpStart) >= t.warmUpLimit {
+		t.complete = true
+		return true, nil
+	}
+	keys, err := served()
+	if err != nil {
+		return false, err
+	}
+	for _, k := range keys {
+		if _, ok := t.services[k]; !ok {
+			return false, nil
+		}
+	}
+	t.complete = true
+	return true, nil
+}
+
+// defaultWarmUpLimit bounds how long a partial summary is held back after
+// a start.
+const defaultWarmUpLimit = 30 * time.Second
 
 // notifyDelay coalesces summary changes into one ClusterNetworking
 // reconcile (and status write) per period.

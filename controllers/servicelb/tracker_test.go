@@ -52,3 +52,52 @@ func TestTracker(t *testing.T) {
 		t.Errorf("message = %q", got)
 	}
 }
+
+func TestTrackerComplete(t *testing.T) {
+	a := types.NamespacedName{Namespace: "default", Name: "a"}
+	b := types.NamespacedName{Namespace: "default", Name: "b"}
+	c := types.NamespacedName{Namespace: "default", Name: "c"}
+	served := []types.NamespacedName{a, b}
+	list := func() ([]types.NamespacedName, error) { return served, nil }
+	complete := func(tr *Tracker) bool {
+		t.Helper()
+		ok, err := tr.Complete(list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+
+	tr := NewTracker()
+	if complete(tr) {
+		t.Fatal("complete before any Service was seen")
+	}
+	tr.Set(a, ServiceState{Ready: true})
+	if complete(tr) {
+		t.Fatal("complete with b not seen yet")
+	}
+	tr.Set(b, ServiceState{})
+	if !complete(tr) {
+		t.Fatal("not complete with every served Service seen")
+	}
+	served = append(served, c)
+	if !complete(tr) {
+		t.Fatal("a complete Tracker became incomplete: a new Service reaches it on its own")
+	}
+
+	// A Service that never reaches the Tracker holds it back only for the
+	// warm-up limit, and a notification marks the end of it.
+	tr = NewTracker()
+	tr.warmUpLimit = 200 * time.Millisecond
+	if complete(tr) {
+		t.Fatal("complete with nothing seen")
+	}
+	select {
+	case <-tr.Changes():
+	case <-time.After(2 * time.Second):
+		t.Fatal("no notification at the end of the warm-up")
+	}
+	if !complete(tr) {
+		t.Fatal("still incomplete after the warm-up limit")
+	}
+}
