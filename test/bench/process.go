@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +26,8 @@ const clockTicks = 100
 type Manager struct {
 	// MetricsURL serves Prometheus metrics over plain HTTP.
 	MetricsURL string
+	// PprofURL is the manager's /debug/pprof/ when ManagerOptions.Pprof is set.
+	PprofURL string
 	// LogPath receives the manager's output.
 	LogPath string
 
@@ -43,6 +46,8 @@ type ManagerOptions struct {
 	LogPath string
 	// Metrics serves metrics on a free loopback port when set.
 	Metrics bool
+	// Pprof serves Go profiles on a free loopback port when set.
+	Pprof bool
 	// Args are added to the command line.
 	Args []string
 	// Env is added to the environment.
@@ -63,6 +68,15 @@ func StartManager(opts ManagerOptions) (*Manager, error) {
 		m.MetricsURL = "http://" + addr + "/metrics"
 	} else {
 		args = append(args, "--metrics-bind-address=0")
+	}
+	if opts.Pprof {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		args = append(args, "--pprof-bind-address="+addr)
+		m.PprofURL = "http://" + addr + "/debug/pprof/"
 	}
 	args = append(args, opts.Args...)
 	log, err := os.OpenFile(opts.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -296,4 +310,42 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// SaveProfiles writes the manager's heap profile and goroutine count to dir
+// every period until ctx ends, as heap-<seconds since start>.pb.gz, for
+// `go tool pprof`.
+func SaveProfiles(ctx context.Context, pprofURL, dir string, period time.Duration) {
+	start := time.Now()
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		name := fmt.Sprintf("heap-%04d.pb.gz", int(time.Since(start).Seconds()))
+		_ = fetchTo(ctx, pprofURL+"heap", filepath.Join(dir, name))
+		_ = fetchTo(ctx, pprofURL+"goroutine?debug=1", filepath.Join(dir, strings.Replace(name, "heap", "goroutine", 1)+".txt"))
+	}
+}
+
+func fetchTo(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
 }

@@ -34,6 +34,9 @@ type Options struct {
 	Timeout time.Duration
 	// ManagerEnv is added to the manager's environment (e.g. GOMEMLIMIT).
 	ManagerEnv []string
+	// ProfileDir, when set, receives heap profiles of the manager every 10
+	// seconds of the operator phase.
+	ProfileDir string
 	// SkipFloor and SkipRestart leave parts out.
 	SkipFloor, SkipRestart bool
 	Logf                   func(string, ...any)
@@ -184,7 +187,7 @@ func runOperator(ctx context.Context, opts Options) (*PhaseResult, error) {
 	if err := proxy.WriteKubeconfig(kubeconfig); err != nil {
 		return nil, err
 	}
-	mopts := ManagerOptions{Binary: opts.ManagerBinary, Kubeconfig: kubeconfig, LogPath: filepath.Join(opts.Dir, "operator", "manager.log"), Metrics: true, Env: opts.ManagerEnv}
+	mopts := ManagerOptions{Binary: opts.ManagerBinary, Kubeconfig: kubeconfig, LogPath: filepath.Join(opts.Dir, "operator", "manager.log"), Metrics: true, Env: opts.ManagerEnv, Pprof: opts.ProfileDir != ""}
 	mgr, err := StartManager(mopts)
 	if err != nil {
 		return nil, err
@@ -199,6 +202,12 @@ func runOperator(ctx context.Context, opts Options) (*PhaseResult, error) {
 	// Sample times are relative to began until the first create; they are
 	// shifted below.
 	go sampler.Run(samplerCtx, mgr.PID(), mgr.MetricsURL, began, time.Second)
+	if opts.ProfileDir != "" {
+		if err := os.MkdirAll(opts.ProfileDir, 0o755); err != nil {
+			return nil, fmt.Errorf("create the profile directory: %w", err)
+		}
+		go SaveProfiles(samplerCtx, mgr.PprofURL, opts.ProfileDir, 10*time.Second)
+	}
 
 	if err := env.ApplyClusterNetworking(ctx); err != nil {
 		return nil, err

@@ -60,6 +60,7 @@ func run() error {
 		opts.ManagerEnv = append(opts.ManagerEnv, v)
 		return nil
 	})
+	fs.StringVar(&opts.ProfileDir, "profile-dir", "", "save the manager's heap profile here every 10s of the operator phase (go tool pprof)")
 	manager := fs.String("manager", filepath.Join(root, "bin", "manager"), "the manager binary (make build)")
 	out := fs.String("out", filepath.Join(root, "test", "bench", "results", "latest.json"), "JSON report path; the PNG goes next to it with the .png extension")
 	dir := fs.String("dir", "", "working directory for the clusters' files and logs (default: a temporary one, removed on success)")
