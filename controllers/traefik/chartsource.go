@@ -2,10 +2,11 @@ package traefik
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net/url"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,24 +15,22 @@ import (
 
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/getter"
-	"helm.sh/helm/v3/pkg/repo"
-	"sigs.k8s.io/yaml"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/controllers/component"
+	"github.com/wharf-dev/wharf/internal/chartpull"
 )
 
-// ChartFetcher fetches charts named by spec.traefik.chart with Helm's
-// getters: from a classic repository (its index.yaml, then the archive it
+// ChartFetcher fetches charts named by spec.traefik.chart: from a classic
+// repository (its index.yaml, then the archive it
 // lists) for http and https, or from a registry for oci. A chart is
 // fetched once: archives are kept in CacheDir, and loaded charts in memory.
 // It is safe for concurrent use.
 type ChartFetcher struct {
 	// CacheDir holds the fetched archives. Empty: DefaultChartCacheDir().
 	CacheDir string
-	// Getters fetch by URL scheme. Nil: Helm's http, https and oci getters.
-	Getters getter.Providers
+	// HTTP makes the requests. Nil: a client with a 60-second timeout.
+	HTTP *http.Client
 
 	mu     sync.Mutex
 	charts map[string]*chart.Chart
@@ -50,7 +49,7 @@ func DefaultChartCacheDir() string {
 // has exactly that name and version. A chart the repository does not have
 // stalls the component; a repository that cannot be reached is an error
 // to retry.
-func (f *ChartFetcher) Fetch(src v1alpha1.ChartSource) (*chart.Chart, error) {
+func (f *ChartFetcher) Fetch(ctx context.Context, src v1alpha1.ChartSource) (*chart.Chart, error) {
 	key := chartKey(src)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -59,7 +58,7 @@ func (f *ChartFetcher) Fetch(src v1alpha1.ChartSource) (*chart.Chart, error) {
 	}
 	ch, err := f.fromDisk(key, src)
 	if err != nil {
-		if ch, err = f.download(key, src); err != nil {
+		if ch, err = f.download(ctx, key, src); err != nil {
 			return nil, err
 		}
 	}
@@ -104,13 +103,13 @@ func (f *ChartFetcher) fromDisk(key string, src v1alpha1.ChartSource) (*chart.Ch
 }
 
 // download fetches, checks and caches the archive.
-func (f *ChartFetcher) download(key string, src v1alpha1.ChartSource) (*chart.Chart, error) {
+func (f *ChartFetcher) download(ctx context.Context, key string, src v1alpha1.ChartSource) (*chart.Chart, error) {
 	var data []byte
 	var err error
 	if strings.HasPrefix(src.Repository, "oci://") {
-		data, err = f.fetchOCI(src)
+		data, err = f.fetchOCI(ctx, src)
 	} else {
-		data, err = f.fetchFromIndex(src)
+		data, err = f.fetchFromIndex(ctx, src)
 	}
 	if err != nil {
 		return nil, err
@@ -141,96 +140,76 @@ func (f *ChartFetcher) store(key string, data []byte) {
 	}
 }
 
-func (f *ChartFetcher) getter(rawURL string) (getter.Getter, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return nil, component.Stalled(ReasonChartNotFound, fmt.Errorf("chart URL %q: %w", rawURL, err))
-	}
-	providers := f.Getters
-	if providers == nil {
-		providers = getter.Getters()
-	}
-	g, err := providers.ByScheme(u.Scheme)
-	if err != nil {
-		return nil, component.Stalled(ReasonChartNotFound, fmt.Errorf("chart URL %q: %w", rawURL, err))
-	}
-	return g, nil
-}
-
 // fetchFromIndex reads the repository's index, finds the exact version and
 // downloads the archive it points to, checking its digest when the index
 // gives one.
-func (f *ChartFetcher) fetchFromIndex(src v1alpha1.ChartSource) ([]byte, error) {
+func (f *ChartFetcher) fetchFromIndex(ctx context.Context, src v1alpha1.ChartSource) ([]byte, error) {
 	base := strings.TrimSuffix(src.Repository, "/")
-	cv, err := f.findInIndex(base, src)
+	entry, err := f.findInIndex(ctx, base, src)
 	if err != nil {
 		return nil, err
 	}
-	if len(cv.URLs) == 0 {
+	if len(entry.URLs) == 0 {
 		return nil, component.Stalledf(ReasonChartNotFound, "chart %s version %s in %s has no download URL", src.Name, src.Version, base)
 	}
-	archiveURL, err := repo.ResolveReferenceURL(base+"/", cv.URLs[0])
+	archiveURL, err := chartpull.ResolveURL(base, entry.URLs[0])
 	if err != nil {
 		return nil, component.Stalled(ReasonChartNotFound, fmt.Errorf("chart %s version %s: %w", src.Name, src.Version, err))
 	}
-	data, err := f.get(archiveURL, base)
+	data, err := f.puller().Get(ctx, archiveURL, nil)
 	if err != nil {
-		return nil, err
+		return nil, fetchError(err)
 	}
-	if cv.Digest != "" {
+	if entry.Digest != "" {
 		sum := sha256.Sum256(data)
-		if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, cv.Digest) {
+		if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, strings.TrimPrefix(entry.Digest, "sha256:")) {
 			return nil, &reasonError{reason: ReasonChartFetchFailed,
-				err: fmt.Errorf("chart %s version %s from %s: digest %s, the index says %s", src.Name, src.Version, archiveURL, got, cv.Digest)}
+				err: fmt.Errorf("chart %s version %s from %s: digest %s, the index says %s", src.Name, src.Version, archiveURL, got, entry.Digest)}
 		}
 	}
 	return data, nil
 }
 
-func (f *ChartFetcher) findInIndex(base string, src v1alpha1.ChartSource) (*repo.ChartVersion, error) {
-	data, err := f.get(base+"/index.yaml", base)
+func (f *ChartFetcher) findInIndex(ctx context.Context, base string, src v1alpha1.ChartSource) (chartpull.IndexEntry, error) {
+	idx, err := f.puller().FetchIndex(ctx, base)
 	if err != nil {
-		return nil, err
-	}
-	idx := &repo.IndexFile{}
-	if err := yaml.Unmarshal(data, idx); err != nil {
-		return nil, &reasonError{reason: ReasonChartFetchFailed, err: fmt.Errorf("index of %s: %w", base, err)}
+		return chartpull.IndexEntry{}, fetchError(err)
 	}
 	var versions []string
-	for _, cv := range idx.Entries[src.Name] {
-		if cv == nil || cv.Metadata == nil {
-			continue
+	for _, e := range idx.Entries[src.Name] {
+		if e.Version == src.Version {
+			return e, nil
 		}
-		if cv.Version == src.Version {
-			return cv, nil
-		}
-		versions = append(versions, cv.Version)
+		versions = append(versions, e.Version)
 	}
 	if len(versions) == 0 {
-		return nil, component.Stalledf(ReasonChartNotFound, "repository %s has no chart named %s", base, src.Name)
+		return chartpull.IndexEntry{}, component.Stalledf(ReasonChartNotFound, "repository %s has no chart named %s", base, src.Name)
 	}
 	sort.Strings(versions)
-	return nil, component.Stalledf(ReasonChartNotFound, "repository %s has no version %s of chart %s (it has %s)",
+	return chartpull.IndexEntry{}, component.Stalledf(ReasonChartNotFound, "repository %s has no version %s of chart %s (it has %s)",
 		base, src.Version, src.Name, strings.Join(versions, ", "))
 }
 
 // fetchOCI pulls name:version from the registry path in src.Repository.
 // OCI tags cannot hold '+', which Helm writes as '_'.
-func (f *ChartFetcher) fetchOCI(src v1alpha1.ChartSource) ([]byte, error) {
+func (f *ChartFetcher) fetchOCI(ctx context.Context, src v1alpha1.ChartSource) ([]byte, error) {
 	ref := strings.TrimSuffix(src.Repository, "/") + "/" + src.Name + ":" + strings.ReplaceAll(src.Version, "+", "_")
-	return f.get(ref, src.Repository)
+	data, err := f.puller().PullOCI(ctx, ref)
+	if err != nil {
+		return nil, fetchError(err)
+	}
+	return data, nil
 }
 
-func (f *ChartFetcher) get(rawURL, repoURL string) ([]byte, error) {
-	g, err := f.getter(rawURL)
-	if err != nil {
-		return nil, err
+func (f *ChartFetcher) puller() *chartpull.Client { return &chartpull.Client{HTTP: f.HTTP} }
+
+// fetchError stalls on what the repository says it does not have and asks
+// for a retry on anything else (the network, the server).
+func fetchError(err error) error {
+	if chartpull.IsNotFound(err) {
+		return component.Stalled(ReasonChartNotFound, err)
 	}
-	buf, err := g.Get(rawURL, getter.WithURL(repoURL))
-	if err != nil {
-		return nil, &reasonError{reason: ReasonChartFetchFailed, err: fmt.Errorf("fetch %s: %w", rawURL, err)}
-	}
-	return buf.Bytes(), nil
+	return &reasonError{reason: ReasonChartFetchFailed, err: err}
 }
 
 // loadArchive loads a chart archive and checks it is the chart asked for.

@@ -1,12 +1,11 @@
 package traefik
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
 	"testing"
-
-	"helm.sh/helm/v3/pkg/getter"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/controllers/component"
@@ -16,9 +15,9 @@ func TestChartFetcherHTTPS(t *testing.T) {
 	srv := StartChartRepo(t, "9.9.9", true)
 	transport := srv.Client().Transport.(*http.Transport)
 	cache := t.TempDir()
-	f := &ChartFetcher{CacheDir: cache, Getters: getter.Getters(getter.WithTransport(transport))}
+	f := &ChartFetcher{CacheDir: cache, HTTP: &http.Client{Transport: transport}}
 	src := v1alpha1.ChartSource{Repository: srv.URL, Name: "traefik", Version: "9.9.9"}
-	ch, err := f.Fetch(src)
+	ch, err := f.Fetch(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,14 +28,14 @@ func TestChartFetcherHTTPS(t *testing.T) {
 		t.Errorf("the fetched chart lost its CRDs")
 	}
 	hits := srv.Hits.Load()
-	if _, err := f.Fetch(src); err != nil || srv.Hits.Load() != hits {
+	if _, err := f.Fetch(context.Background(), src); err != nil || srv.Hits.Load() != hits {
 		t.Errorf("a second fetch went to the repository (err %v)", err)
 	}
 
 	// Another fetcher (an operator restart) finds the archive on disk.
 	srv.Close()
 	again := &ChartFetcher{CacheDir: cache}
-	ch2, err := again.Fetch(src)
+	ch2, err := again.Fetch(context.Background(), src)
 	if err != nil {
 		t.Fatalf("the cached archive was not used: %v", err)
 	}
@@ -52,7 +51,7 @@ func TestChartFetcherHTTPS(t *testing.T) {
 func TestChartFetcherHTTPTrailingSlash(t *testing.T) {
 	srv := StartChartRepo(t, "2.0.0", false)
 	f := &ChartFetcher{CacheDir: t.TempDir()}
-	ch, err := f.Fetch(v1alpha1.ChartSource{Repository: srv.URL + "/", Name: "traefik", Version: "2.0.0"})
+	ch, err := f.Fetch(context.Background(), v1alpha1.ChartSource{Repository: srv.URL + "/", Name: "traefik", Version: "2.0.0"})
 	if err != nil || chartName(ch) != "traefik-2.0.0" {
 		t.Fatalf("Fetch = %v, %v", ch, err)
 	}
@@ -74,7 +73,7 @@ func TestChartFetcherFailures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &ChartFetcher{CacheDir: t.TempDir()}
-			_, err := f.Fetch(v1alpha1.ChartSource{Repository: srv.URL, Name: tc.chartName, Version: tc.version})
+			_, err := f.Fetch(context.Background(), v1alpha1.ChartSource{Repository: srv.URL, Name: tc.chartName, Version: tc.version})
 			checkReason(t, err, tc.reason, tc.stalled)
 			if err != nil && !strings.Contains(err.Error(), tc.message) {
 				t.Errorf("error %q does not say %q", err, tc.message)
@@ -83,7 +82,7 @@ func TestChartFetcherFailures(t *testing.T) {
 	}
 	srv.Close()
 	f := &ChartFetcher{CacheDir: t.TempDir()}
-	_, err := f.Fetch(v1alpha1.ChartSource{Repository: srv.URL, Name: "traefik", Version: "9.9.9"})
+	_, err := f.Fetch(context.Background(), v1alpha1.ChartSource{Repository: srv.URL, Name: "traefik", Version: "9.9.9"})
 	checkReason(t, err, ReasonChartFetchFailed, false)
 }
 
@@ -107,15 +106,24 @@ func checkReason(t *testing.T, err error, reason string, stalled bool) {
 func TestChartFetcherOCI(t *testing.T) {
 	srv := startOCIRegistry(t, "7.0.0+wharf")
 	transport := srv.Client().Transport.(*http.Transport)
-	f := &ChartFetcher{CacheDir: t.TempDir(), Getters: getter.Getters(getter.WithTransport(transport))}
+	f := &ChartFetcher{CacheDir: t.TempDir(), HTTP: &http.Client{Transport: transport}}
 	repo := "oci://" + strings.TrimPrefix(srv.URL, "https://") + "/charts"
-	ch, err := f.Fetch(v1alpha1.ChartSource{Repository: repo, Name: "traefik", Version: "7.0.0+wharf"})
+	ch, err := f.Fetch(context.Background(), v1alpha1.ChartSource{Repository: repo, Name: "traefik", Version: "7.0.0+wharf"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if chartName(ch) != "traefik-7.0.0+wharf" {
 		t.Errorf("fetched %s", chartName(ch))
 	}
-	_, err = f.Fetch(v1alpha1.ChartSource{Repository: repo, Name: "traefik", Version: "7.0.1"})
+	if srv.TokenRequests.Load() == 0 {
+		t.Error("the pull did not answer the registry's bearer challenge")
+	}
+	// A tag the registry does not have stalls until the spec changes.
+	_, err = f.Fetch(context.Background(), v1alpha1.ChartSource{Repository: repo, Name: "traefik", Version: "7.0.1"})
+	checkReason(t, err, ReasonChartNotFound, true)
+	// A registry that fails is retried.
+	srv.Close()
+	_, err = (&ChartFetcher{CacheDir: t.TempDir(), HTTP: &http.Client{Transport: transport}}).Fetch(context.Background(),
+		v1alpha1.ChartSource{Repository: repo, Name: "traefik", Version: "7.0.0+wharf"})
 	checkReason(t, err, ReasonChartFetchFailed, false)
 }

@@ -89,7 +89,7 @@ func (c *Component) Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) 
 	in := Inputs{ValuesFrom: docs}
 	chartID := "embedded"
 	if src := spec.Chart; src != nil {
-		if in.Chart, err = c.charts.Fetch(*src); err != nil {
+		if in.Chart, err = c.charts.Fetch(ctx, *src); err != nil {
 			return nil, err
 		}
 		chartID = chartKey(*src)

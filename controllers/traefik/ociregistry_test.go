@@ -9,19 +9,28 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/registry"
 
+	"github.com/wharf-dev/wharf/internal/chartpull"
 	"github.com/wharf-dev/wharf/internal/render"
 	"github.com/wharf-dev/wharf/templates"
 )
 
+// ociRegistry is a minimal OCI distribution API over TLS that serves one
+// chart and, as public registries do, wants an anonymous bearer token.
+type ociRegistry struct {
+	*httptest.Server
+	// TokenRequests counts the token requests.
+	TokenRequests atomic.Int32
+}
+
 // startOCIRegistry serves the embedded chart, repackaged as version, as
-// charts/traefik:<tag> from a minimal OCI distribution API over TLS: the
-// manifests and blobs endpoints Helm's registry client pulls from.
-func startOCIRegistry(t *testing.T, version string) *httptest.Server {
+// charts/traefik:<tag>: the manifests and blobs endpoints a pull reads,
+// behind a Bearer challenge answered by its /token endpoint.
+func startOCIRegistry(t *testing.T, version string) *ociRegistry {
 	t.Helper()
 	ch, err := render.LoadChart(templates.Traefik, "traefik")
 	if err != nil {
@@ -44,15 +53,31 @@ func startOCIRegistry(t *testing.T, version string) *httptest.Server {
 	manifest, err := json.Marshal(map[string]any{
 		"schemaVersion": 2,
 		"mediaType":     "application/vnd.oci.image.manifest.v1+json",
-		"config":        descriptor(registry.ConfigMediaType, config),
-		"layers":        []any{descriptor(registry.ChartLayerMediaType, layer)},
+		"config":        descriptor(chartpull.ConfigMediaType, config),
+		"layers":        []any{descriptor(chartpull.ChartLayerMediaType, layer)},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tag := strings.ReplaceAll(version, "+", "_")
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	const token = "anonymous-pull-token"
+	reg := &ociRegistry{}
+	reg.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		const prefix = "/v2/charts/traefik/"
+		if r.URL.Path == "/token" {
+			reg.TokenRequests.Add(1)
+			if r.URL.Query().Get("scope") != "repository:charts/traefik:pull" {
+				http.Error(w, "bad scope", http.StatusBadRequest)
+				return
+			}
+			_, _ = w.Write([]byte(`{"token":"` + token + `"}`))
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="https://`+r.Host+`/token",service="test",scope="repository:charts/traefik:pull"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
 		ref, ok := strings.CutPrefix(r.URL.Path, prefix+"manifests/")
 		switch {
 		case ok && (ref == tag || ref == digestOf(manifest)):
@@ -63,8 +88,8 @@ func startOCIRegistry(t *testing.T, version string) *httptest.Server {
 			http.NotFound(w, r)
 		}
 	}))
-	t.Cleanup(srv.Close)
-	return srv
+	t.Cleanup(reg.Close)
+	return reg
 }
 
 func digestOf(b []byte) string {
