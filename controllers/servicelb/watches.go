@@ -181,6 +181,11 @@ func (r *Reconciler) daemonSetHandler() handler.EventHandler {
 			enqueue(e.Object, q)
 		},
 		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if statusOnly(e.ObjectOld, e.ObjectNew) {
+				// The DaemonSet controller counting pods: the pods' own
+				// events tell the reconciler what it needs.
+				return
+			}
 			enqueue(e.ObjectNew, q)
 		},
 		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
@@ -195,4 +200,14 @@ func (r *Reconciler) daemonSetHandler() handler.EventHandler {
 			enqueue(e.Object, q)
 		},
 	}
+}
+
+// statusOnly reports whether an update left an object's spec (generation)
+// and the metadata wharf reads unchanged.
+func statusOnly(old, cur client.Object) bool {
+	return old.GetGeneration() == cur.GetGeneration() &&
+		old.GetDeletionTimestamp().Equal(cur.GetDeletionTimestamp()) &&
+		maps.Equal(old.GetLabels(), cur.GetLabels()) &&
+		maps.Equal(old.GetAnnotations(), cur.GetAnnotations()) &&
+		slices.Equal(old.GetFinalizers(), cur.GetFinalizers())
 }

@@ -11,7 +11,7 @@ import (
 
 func TestParseReference(t *testing.T) {
 	for ref, want := range map[string]Reference{
-		"oci://ghcr.io/traefik/helm/traefik:37.1.1": {Host: "ghcr.io", Path: "traefik/helm/traefik", Tag: "37.1.1"},
+		"oci://ghcr.io/traefik/helm/traefik:37.1.1":   {Host: "ghcr.io", Path: "traefik/helm/traefik", Tag: "37.1.1"},
 		"oci://localhost:5000/charts/traefik:1.0.0_a": {Host: "localhost:5000", Path: "charts/traefik", Tag: "1.0.0_a"},
 	} {
 		got, err := ParseReference(ref)

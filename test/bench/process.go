@@ -312,9 +312,9 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// SaveProfiles writes the manager's heap profile and goroutine count to dir
-// every period until ctx ends, as heap-<seconds since start>.pb.gz, for
-// `go tool pprof`.
+// SaveProfiles writes the manager's heap profile (after a collection, so
+// live objects only) and its goroutines to dir every period until ctx ends,
+// as heap-<seconds since start>.pb.gz, for `go tool pprof`.
 func SaveProfiles(ctx context.Context, pprofURL, dir string, period time.Duration) {
 	start := time.Now()
 	t := time.NewTicker(period)
@@ -326,7 +326,7 @@ func SaveProfiles(ctx context.Context, pprofURL, dir string, period time.Duratio
 		case <-t.C:
 		}
 		name := fmt.Sprintf("heap-%04d.pb.gz", int(time.Since(start).Seconds()))
-		_ = fetchTo(ctx, pprofURL+"heap", filepath.Join(dir, name))
+		_ = fetchTo(ctx, pprofURL+"heap?gc=1", filepath.Join(dir, name))
 		_ = fetchTo(ctx, pprofURL+"goroutine?debug=1", filepath.Join(dir, strings.Replace(name, "heap", "goroutine", 1)+".txt"))
 	}
 }

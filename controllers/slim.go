@@ -1,0 +1,146 @@
+package controllers
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// The cache transforms below keep of each object what wharf reads and drop
+// the rest before the object is stored: at 2,000 LoadBalancer Services the
+// cached copies are most of the manager's memory. A reader that needs a
+// dropped field must add it here, and slim_test.go lists what is kept.
+
+// lastAppliedAnnotation is kubectl's copy of the whole object as applied,
+// often the largest part of a Service.
+const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+// slimPod keeps of a svclb pod what ServiceLB reads: identity, labels,
+// owner, deletion, the node it runs on (or is meant for), its containers'
+// ports, its Ready and PodScheduled conditions and its IPs. Env, images,
+// volumes, container statuses and managed fields are dropped.
+func slimPod(obj any) (any, error) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil
+	}
+	slim := &corev1.Pod{
+		TypeMeta: pod.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID, ResourceVersion: pod.ResourceVersion,
+			Generation: pod.Generation, CreationTimestamp: pod.CreationTimestamp, DeletionTimestamp: pod.DeletionTimestamp,
+			Labels: pod.Labels, OwnerReferences: pod.OwnerReferences,
+		},
+		Spec:   corev1.PodSpec{NodeName: pod.Spec.NodeName, Affinity: pod.Spec.Affinity},
+		Status: corev1.PodStatus{Phase: pod.Status.Phase, PodIP: pod.Status.PodIP, HostIP: pod.Status.HostIP},
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady || c.Type == corev1.PodScheduled {
+			slim.Status.Conditions = append(slim.Status.Conditions, c)
+		}
+	}
+	for _, c := range pod.Spec.Containers {
+		slim.Spec.Containers = append(slim.Spec.Containers, corev1.Container{Name: c.Name, Ports: c.Ports})
+	}
+	return slim, nil
+}
+
+// slimDaemonSet keeps the metadata of a DaemonSet wharf applied: its
+// Applier decides from the applied-hash annotation and the managed fields
+// whether the DaemonSet still holds what it applied, and ServiceLB finds a
+// Service's DaemonSets by label. The spec and status are never read.
+func slimDaemonSet(obj any) (any, error) {
+	ds, ok := obj.(*appsv1.DaemonSet)
+	if !ok {
+		return obj, nil
+	}
+	slim := &appsv1.DaemonSet{TypeMeta: ds.TypeMeta, ObjectMeta: ds.ObjectMeta}
+	return slimManagedFields(slim)
+}
+
+// slimManagedFields keeps the managed fields wharf's Applier reads: its own
+// entries whole, the other managers' entries without their field sets
+// (their time tells whether another manager wrote after wharf), and no
+// status entries of other managers.
+func slimManagedFields(obj any) (any, error) {
+	o, ok := obj.(client.Object)
+	if !ok {
+		return obj, nil
+	}
+	var keep []metav1.ManagedFieldsEntry
+	for _, mf := range o.GetManagedFields() {
+		switch {
+		case mf.Manager == "wharf":
+			keep = append(keep, mf)
+		case mf.Subresource != "":
+		default:
+			mf.FieldsV1 = nil
+			keep = append(keep, mf)
+		}
+	}
+	o.SetManagedFields(keep)
+	return o, nil
+}
+
+// slimService drops a Service's managed fields and kubectl's
+// last-applied copy of it.
+func slimService(obj any) (any, error) {
+	svc, ok := obj.(*corev1.Service)
+	if !ok {
+		return obj, nil
+	}
+	svc.ManagedFields = nil
+	if _, ok := svc.Annotations[lastAppliedAnnotation]; ok {
+		annotations := make(map[string]string, len(svc.Annotations)-1)
+		for k, v := range svc.Annotations {
+			if k != lastAppliedAnnotation {
+				annotations[k] = v
+			}
+		}
+		svc.Annotations = annotations
+	}
+	return svc, nil
+}
+
+// slimNode drops a Node's managed fields and the lists of images and
+// volumes its kubelet reports, which wharf never reads.
+func slimNode(obj any) (any, error) {
+	node, ok := obj.(*corev1.Node)
+	if !ok {
+		return obj, nil
+	}
+	node.ManagedFields = nil
+	node.Status.Images = nil
+	node.Status.VolumesInUse = nil
+	node.Status.VolumesAttached = nil
+	return node, nil
+}
+
+// slimEndpointSlice keeps what ServiceLB reads of an EndpointSlice for
+// Services with externalTrafficPolicy Local: which Service it belongs to
+// and, per endpoint, its node, its readiness and that it is a pod.
+func slimEndpointSlice(obj any) (any, error) {
+	eps, ok := obj.(*discoveryv1.EndpointSlice)
+	if !ok {
+		return obj, nil
+	}
+	slim := &discoveryv1.EndpointSlice{
+		TypeMeta: eps.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Name: eps.Name, Namespace: eps.Namespace, UID: eps.UID, ResourceVersion: eps.ResourceVersion,
+			Generation: eps.Generation, DeletionTimestamp: eps.DeletionTimestamp,
+			Labels: eps.Labels, OwnerReferences: eps.OwnerReferences,
+		},
+		AddressType: eps.AddressType,
+	}
+	for _, ep := range eps.Endpoints {
+		e := discoveryv1.Endpoint{NodeName: ep.NodeName, Conditions: ep.Conditions}
+		if ep.TargetRef != nil {
+			e.TargetRef = &corev1.ObjectReference{Kind: ep.TargetRef.Kind, Namespace: ep.TargetRef.Namespace, Name: ep.TargetRef.Name}
+		}
+		slim.Endpoints = append(slim.Endpoints, e)
+	}
+	return slim, nil
+}

@@ -1,0 +1,121 @@
+package controllers
+
+import (
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+func TestSlimPodKeepsWhatServiceLBReads(t *testing.T) {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "svclb-web-abc", Namespace: "kube-system", Labels: map[string]string{SvcNameLabel: "web"},
+			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubelet"}}},
+		Spec: corev1.PodSpec{NodeName: "master01", Containers: []corev1.Container{{
+			Name: "lb-tcp-80", Image: "rancher/klipper-lb", Env: []corev1.EnvVar{{Name: "SRC_PORT", Value: "80"}},
+			Ports: []corev1.ContainerPort{{HostPort: 80, ContainerPort: 80, Protocol: corev1.ProtocolTCP}},
+		}}},
+		Status: corev1.PodStatus{PodIP: "10.42.0.5", Conditions: []corev1.PodCondition{
+			{Type: corev1.PodReady, Status: corev1.ConditionTrue},
+			{Type: corev1.PodScheduled, Status: corev1.ConditionTrue},
+			{Type: corev1.ContainersReady, Status: corev1.ConditionTrue},
+		}, ContainerStatuses: []corev1.ContainerStatus{{Name: "lb-tcp-80"}}},
+	}
+	out, _ := slimPod(pod)
+	slim := out.(*corev1.Pod)
+	switch {
+	case slim.Labels[SvcNameLabel] != "web" || slim.Spec.NodeName != "master01" || slim.Status.PodIP != "10.42.0.5":
+		t.Errorf("identity, node or IP lost: %+v", slim)
+	case len(slim.Spec.Containers) != 1 || slim.Spec.Containers[0].Ports[0].HostPort != 80:
+		t.Errorf("host ports lost: %+v", slim.Spec.Containers)
+	case len(slim.Status.Conditions) != 2:
+		t.Errorf("want Ready and PodScheduled only, got %+v", slim.Status.Conditions)
+	case slim.Spec.Containers[0].Env != nil || slim.Spec.Containers[0].Image != "" || slim.Status.ContainerStatuses != nil || slim.ManagedFields != nil:
+		t.Errorf("kept what nothing reads: %+v", slim)
+	}
+}
+
+func TestSlimDaemonSetKeepsMetadataOnly(t *testing.T) {
+	ds := &appsv1.DaemonSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "svclb-web-1", Labels: map[string]string{SvcNameLabel: "web"},
+			Annotations: map[string]string{"networking.wharf.dev/applied-hash": "abc"},
+			ManagedFields: []metav1.ManagedFieldsEntry{
+				{Manager: "wharf", Operation: metav1.ManagedFieldsOperationApply, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{}}`)}},
+				{Manager: "kubectl-edit", Operation: metav1.ManagedFieldsOperationUpdate, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{}}`)}},
+				{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status"},
+			}},
+		Spec:   appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "lb"}}}}},
+		Status: appsv1.DaemonSetStatus{NumberReady: 2},
+	}
+	out, _ := slimDaemonSet(ds)
+	slim := out.(*appsv1.DaemonSet)
+	if slim.Labels[SvcNameLabel] != "web" || slim.Annotations["networking.wharf.dev/applied-hash"] != "abc" {
+		t.Errorf("labels or annotations lost: %+v", slim.ObjectMeta)
+	}
+	if len(slim.Spec.Template.Spec.Containers) != 0 || slim.Status.NumberReady != 0 {
+		t.Errorf("spec or status kept: %+v", slim)
+	}
+	mf := slim.ManagedFields
+	if len(mf) != 2 || mf[0].FieldsV1 == nil || mf[1].Manager != "kubectl-edit" || mf[1].FieldsV1 != nil {
+		t.Errorf("managed fields = %+v, want wharf's whole and kubectl-edit's without fields", mf)
+	}
+}
+
+func TestSlimServiceDropsLastApplied(t *testing.T) {
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Annotations: map[string]string{
+		lastAppliedAnnotation: `{"a":"very long copy"}`, "keep": "me",
+	}, ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}}, Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer}}
+	original := svc.Annotations
+	out, _ := slimService(svc)
+	slim := out.(*corev1.Service)
+	if _, ok := slim.Annotations[lastAppliedAnnotation]; ok || slim.Annotations["keep"] != "me" || slim.ManagedFields != nil {
+		t.Errorf("annotations %v, managed fields %v", slim.Annotations, slim.ManagedFields)
+	}
+	if slim.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		t.Error("spec lost")
+	}
+	if _, ok := original[lastAppliedAnnotation]; !ok {
+		t.Error("the transform changed the decoded map in place")
+	}
+}
+
+func TestSlimNodeKeepsAddressesAndTaints(t *testing.T) {
+	node := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: "master01", Labels: map[string]string{"svccontroller.k3s.cattle.io/enablelb": "true"}},
+		Spec:       corev1.NodeSpec{Taints: []corev1.Taint{{Key: "k", Effect: corev1.TaintEffectNoSchedule}}},
+		Status: corev1.NodeStatus{
+			Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "10.0.0.51"}},
+			Images:    []corev1.ContainerImage{{Names: []string{"docker.io/rancher/klipper-lb:v0.4.13"}, SizeBytes: 1}},
+		},
+	}
+	out, _ := slimNode(node)
+	slim := out.(*corev1.Node)
+	if len(slim.Status.Addresses) != 1 || len(slim.Spec.Taints) != 1 || len(slim.Labels) != 1 || slim.Status.Images != nil {
+		t.Errorf("slim node = %+v", slim)
+	}
+}
+
+func TestSlimEndpointSliceKeepsNodesAndReadiness(t *testing.T) {
+	eps := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: "web-x", Namespace: "default", Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints: []discoveryv1.Endpoint{{
+			Addresses: []string{"10.42.0.7"}, NodeName: ptr.To("master01"),
+			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)},
+			TargetRef:  &corev1.ObjectReference{Kind: "Pod", Name: "web-0", UID: "u", ResourceVersion: "5"},
+		}},
+		Ports: []discoveryv1.EndpointPort{{Port: ptr.To[int32](80)}},
+	}
+	out, _ := slimEndpointSlice(eps)
+	slim := out.(*discoveryv1.EndpointSlice)
+	ep := slim.Endpoints[0]
+	if slim.Labels[discoveryv1.LabelServiceName] != "web" || *ep.NodeName != "master01" || !*ep.Conditions.Ready || ep.TargetRef.Kind != "Pod" {
+		t.Errorf("slim slice = %+v", slim)
+	}
+	if ep.Addresses != nil || slim.Ports != nil || ep.TargetRef.UID != "" {
+		t.Errorf("kept what nothing reads: %+v", slim)
+	}
+}
