@@ -35,6 +35,7 @@ type Reconciler struct {
 	Tracker *Tracker
 
 	stale staleGuard
+	nodes nodeCache
 
 	holdMu sync.Mutex
 	holds  map[types.NamespacedName]time.Time

@@ -49,12 +49,11 @@ func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg setting
 	if err := r.ensureFinalizer(ctx, svc); err != nil {
 		return err
 	}
-	nodes := &corev1.NodeList{}
-	if err := r.Client.List(ctx, nodes, client.UnsafeDisableDeepCopy); err != nil {
-		return fmt.Errorf("list nodes: %w", err)
+	nodes, err := r.nodes.get(ctx, r.Client)
+	if err != nil {
+		return err
 	}
-	facts := FactsFromNodes(nodes.Items)
-	ds, err := BuildDaemonSet(svc, cfg.spec, facts)
+	ds, err := BuildDaemonSet(svc, cfg.spec, nodes.facts)
 	if err != nil {
 		// Only a change to the Service can fix it, and that reconciles again.
 		r.track(svc, false, nil, pending{action: actionFixService, reason: err.Error()})
@@ -67,7 +66,7 @@ func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg setting
 	if _, err := r.deleteDaemonSets(ctx, client.ObjectKeyFromObject(svc), svc, dsKey); err != nil {
 		return err
 	}
-	obs, err := r.observe(ctx, svc, cfg, dsKey, nodes.Items, facts)
+	obs, err := r.observe(ctx, svc, cfg, dsKey, nodes)
 	if err != nil {
 		return err
 	}
@@ -155,7 +154,7 @@ func (r *Reconciler) applyDaemonSet(ctx context.Context, svc *corev1.Service, ds
 
 // observe computes the ingress of svc from its svclb pods and, when it has
 // none, why.
-func (r *Reconciler) observe(ctx context.Context, svc *corev1.Service, cfg settings, ds types.NamespacedName, nodes []corev1.Node, facts Facts) (observation, error) {
+func (r *Reconciler) observe(ctx context.Context, svc *corev1.Service, cfg settings, ds types.NamespacedName, nodes *nodeSnapshot) (observation, error) {
 	own, err := r.ownPods(ctx, svc, ds)
 	if err != nil {
 		return observation{}, err
@@ -166,7 +165,7 @@ func (r *Reconciler) observe(ctx context.Context, svc *corev1.Service, cfg setti
 			return observation{}, err
 		}
 	}
-	ips := ingressIPs(svc, own, nodeMap(nodes), local)
+	ips := ingressIPs(svc, own, nodes.byName, local)
 	if len(ips) > 0 {
 		return observation{ips: ips, starting: startingPods(own)}, nil
 	}
@@ -176,7 +175,7 @@ func (r *Reconciler) observe(ctx context.Context, svc *corev1.Service, cfg setti
 			return observation{}, err
 		}
 	}
-	e := eligibleNodes(nodes, placementFor(svc, &cfg.spec, facts), tolerations(&cfg.spec))
+	e := eligibleNodes(nodes.items, placementFor(svc, &cfg.spec, nodes.facts), tolerations(&cfg.spec))
 	return observation{pending: pendingReason(svc, e, own, others)}, nil
 }
 
@@ -221,13 +220,6 @@ func (r *Reconciler) localNodes(ctx context.Context, svc *corev1.Service) (map[s
 	return localEndpointNodes(eps.Items), nil
 }
 
-func nodeMap(nodes []corev1.Node) map[string]*corev1.Node {
-	m := make(map[string]*corev1.Node, len(nodes))
-	for i := range nodes {
-		m[nodes[i].Name] = &nodes[i]
-	}
-	return m
-}
 
 // track records the Service's state and warns, as K3s does, when it has
 // no node: once per new reason, or when its ingress just emptied.

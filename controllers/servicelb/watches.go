@@ -57,7 +57,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&corev1.Service{}, builder.WithPredicates(serviceRelevant())).
 		Watches(&appsv1.DaemonSet{}, r.daemonSetHandler()).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(byServiceLabels)).
-		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.allServices), builder.WithPredicates(nodeChanged())).
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.allServices), builder.WithPredicates(r.nodes.invalidate(), nodeChanged())).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.localService)).
 		Watches(&v1alpha1.ClusterNetworking{}, handler.EnqueueRequestsFromMapFunc(r.everything),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
