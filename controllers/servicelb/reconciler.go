@@ -36,6 +36,7 @@ type Reconciler struct {
 
 	stale staleGuard
 	nodes nodeCache
+	built buildMemo
 
 	holdMu sync.Mutex
 	holds  map[types.NamespacedName]time.Time
@@ -65,6 +66,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		r.Tracker.Forget(req.NamespacedName)
 		r.stale.forget(req.NamespacedName)
+		r.built.forget(req.NamespacedName)
 		_, err := r.deleteDaemonSets(ctx, req.NamespacedName, nil, types.NamespacedName{})
 		return ctrl.Result{}, err
 	}
@@ -91,6 +93,8 @@ type settings struct {
 	enabled bool
 	spec    v1alpha1.ServiceLBSpec
 	owner   *apply.Owner
+	// generation of the ClusterNetworking the spec is from.
+	generation int64
 }
 
 // settings reads the ClusterNetworking. Without one (or while it is being
@@ -107,8 +111,9 @@ func (r *Reconciler) settings(ctx context.Context) (settings, error) {
 		return settings{}, nil
 	}
 	return settings{
-		enabled: cn.Spec.ServiceLB.IsEnabled(),
-		spec:    cn.Spec.ServiceLB,
-		owner:   &apply.Owner{GVK: v1alpha1.GroupVersion.WithKind("ClusterNetworking"), Name: cn.Name, UID: cn.UID},
+		enabled:    cn.Spec.ServiceLB.IsEnabled(),
+		spec:       cn.Spec.ServiceLB,
+		owner:      &apply.Owner{GVK: v1alpha1.GroupVersion.WithKind("ClusterNetworking"), Name: cn.Name, UID: cn.UID},
+		generation: cn.Generation,
 	}, nil
 }

@@ -56,6 +56,24 @@ func TestServiceReconciler(t *testing.T) {
 			t.Errorf("%d writes after a change that needs none:\n%s", n, counter.WritePaths())
 		}
 	})
+	t.Run("a hand edit of the daemonset is reverted", func(t *testing.T) {
+		live := waitDaemonSet(t, c, nginx)
+		want := live.Spec.Template.Spec.Containers[0].Image
+		live.Spec.Template.Spec.Containers[0].Image = "example.com/edited:1"
+		if err := c.Update(context.Background(), live, client.FieldOwner("kubectl-edit")); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "image "+want+" back", func(ctx context.Context) error {
+			ds := &appsv1.DaemonSet{}
+			if err := c.Get(ctx, client.ObjectKeyFromObject(live), ds); err != nil {
+				return err
+			}
+			if got := ds.Spec.Template.Spec.Containers[0].Image; got != want {
+				return fmt.Errorf("image %s", got)
+			}
+			return nil
+		})
+	})
 	t.Run("port taken on every eligible node", func(t *testing.T) {
 		web2 := createService(t, c, lbService("web2", 8888, nil))
 		ds2 := waitDaemonSet(t, c, web2)

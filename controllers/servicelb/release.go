@@ -23,6 +23,7 @@ func (r *Reconciler) finish(ctx context.Context, svc *corev1.Service) error {
 		return err
 	}
 	r.Tracker.Forget(key)
+	r.built.forget(key)
 	return nil
 }
 
@@ -33,6 +34,7 @@ func (r *Reconciler) finish(ctx context.Context, svc *corev1.Service) error {
 func (r *Reconciler) release(ctx context.Context, svc *corev1.Service) error {
 	key := client.ObjectKeyFromObject(svc)
 	r.Tracker.Forget(key)
+	r.built.forget(key)
 	deleted, err := r.deleteDaemonSets(ctx, key, svc, types.NamespacedName{})
 	if err != nil {
 		return err

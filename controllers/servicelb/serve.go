@@ -10,10 +10,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
-	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/wharf-dev/wharf/internal/apply"
 )
 
 // observation is what the cluster shows of one served Service.
@@ -53,14 +50,14 @@ func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg setting
 	if err != nil {
 		return err
 	}
-	ds, err := BuildDaemonSet(svc, cfg.spec, nodes.facts)
+	ds, err := r.desired(svc, cfg, nodes.facts)
 	if err != nil {
 		// Only a change to the Service can fix it, and that reconciles again.
 		r.track(svc, false, nil, pending{action: actionFixService, reason: err.Error()})
 		return nil
 	}
-	dsKey := types.NamespacedName{Namespace: *ds.Namespace, Name: *ds.Name}
-	if err := r.applyDaemonSet(ctx, svc, ds, cfg.owner); err != nil {
+	dsKey := ds.key
+	if err := r.applyDaemonSet(ctx, svc, ds, cfg, nodes.facts); err != nil {
 		return err
 	}
 	if _, err := r.deleteDaemonSets(ctx, client.ObjectKeyFromObject(svc), svc, dsKey); err != nil {
@@ -127,28 +124,31 @@ func (r *Reconciler) publish(ctx context.Context, svc *corev1.Service, obs obser
 
 // applyDaemonSet applies ds, owned by the ClusterNetworking, unless the
 // cached DaemonSet shows nothing changed since wharf last applied it.
-func (r *Reconciler) applyDaemonSet(ctx context.Context, svc *corev1.Service, ds *appsv1ac.DaemonSetApplyConfiguration, owner *apply.Owner) error {
-	obj, err := toUnstructured(ds)
-	if err != nil {
-		return err
-	}
-	apply.Mark(obj, ComponentName, owner, false)
+func (r *Reconciler) applyDaemonSet(ctx context.Context, svc *corev1.Service, ds desiredDaemonSet, cfg settings, facts Facts) error {
 	live := &appsv1.DaemonSet{}
-	switch err := r.Client.Get(ctx, client.ObjectKeyFromObject(obj), live); {
-	case err == nil && r.Applier.Unchanged(obj, live):
+	switch err := r.Client.Get(ctx, ds.key, live); {
+	case err == nil && r.Applier.UnchangedDigest(ds.applierKey, ds.hash, live):
 		return nil
-	case apierrors.IsNotFound(err) && r.Applier.Remembers(obj):
+	case apierrors.IsNotFound(err) && r.Applier.RemembersDigest(ds.applierKey, ds.hash):
 		// The cache has not seen the DaemonSet wharf created yet; its
 		// event comes next. A deletion makes the Applier forget it.
 		return nil
 	case err != nil && !apierrors.IsNotFound(err):
-		return fmt.Errorf("read daemonset %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
+		return fmt.Errorf("read daemonset %s: %w", ds.key, err)
+	}
+	if ds.obj == nil {
+		// Only the digest was remembered; the object is needed now.
+		built, err := r.build(svc, cfg, facts)
+		if err != nil {
+			return err
+		}
+		ds = built
 	}
 	// The cached copy already told what the Applier would read again.
-	if err := r.Applier.ApplyNow(ctx, obj, ""); err != nil {
+	if err := r.Applier.ApplyNow(ctx, ds.obj, ds.hash); err != nil {
 		return err
 	}
-	r.event(svc, corev1.EventTypeNormal, ReasonAppliedDaemonSet, "ApplyDaemonSet", "Applied LoadBalancer DaemonSet %s/%s", obj.GetNamespace(), obj.GetName())
+	r.event(svc, corev1.EventTypeNormal, ReasonAppliedDaemonSet, "ApplyDaemonSet", "Applied LoadBalancer DaemonSet %s", ds.key)
 	return nil
 }
 
@@ -219,7 +219,6 @@ func (r *Reconciler) localNodes(ctx context.Context, svc *corev1.Service) (map[s
 	}
 	return localEndpointNodes(eps.Items), nil
 }
-
 
 // track records the Service's state and warns, as K3s does, when it has
 // no node: once per new reason, or when its ingress just emptied.

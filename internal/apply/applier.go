@@ -98,6 +98,16 @@ func (a *Applier) Unchanged(obj *unstructured.Unstructured, live metav1.Object) 
 	return a.unchanged(keyOf(obj), desired, live)
 }
 
+// UnchangedDigest is Unchanged for a caller that kept the object's Key and
+// Hash instead of the object.
+func (a *Applier) UnchangedDigest(key, desired string, live metav1.Object) bool {
+	return a.unchanged(key, desired, live)
+}
+
+// Key returns the key the Applier knows obj by: its group, kind,
+// namespace and name.
+func Key(obj client.Object) string { return keyOf(obj) }
+
 // Forget drops what the Applier remembers of obj, so the next Apply writes.
 func (a *Applier) Forget(obj client.Object) {
 	a.mu.Lock()
@@ -200,8 +210,13 @@ func (a *Applier) Remembers(obj *unstructured.Unstructured) bool {
 	if err != nil {
 		return false
 	}
+	return a.RemembersDigest(keyOf(obj), desired)
+}
+
+// RemembersDigest is Remembers for an object known by its Key and Hash.
+func (a *Applier) RemembersDigest(key, desired string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	m, ok := a.memo[keyOf(obj)]
+	m, ok := a.memo[key]
 	return ok && m.desired == desired
 }
