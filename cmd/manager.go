@@ -9,7 +9,17 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/wharf-dev/wharf/controllers"
+	"github.com/wharf-dev/wharf/internal/memlimit"
 )
+
+// gcPercent is the manager's GOGC unless the environment sets one: the
+// heap may grow by a quarter of the live objects before a collection,
+// instead of Go's default of all of them. The live heap is mostly the cache
+// and the garbage mostly decoded watch events, so collecting more often
+// costs little CPU and keeps the peak close to the cache's size; at 2,000
+// Services it trades 10 s of CPU during convergence for 57 MiB less peak
+// RSS (docs/performance.md).
+const gcPercent = 25
 
 type managerFlags struct {
 	metricsAddr   string
@@ -67,6 +77,11 @@ func runManager(args []string) error {
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&f.zap)))
 	log := ctrl.Log.WithName("setup")
+	mem, err := memlimit.Apply(gcPercent, "/sys/fs/cgroup")
+	if err != nil {
+		log.Error(err, "could not read the container's memory limit; the Go runtime keeps its defaults for it")
+	}
+	log.Info("garbage collector", "gcPercent", mem.GCPercent, "softLimitBytes", mem.SoftLimit, "containerLimitBytes", mem.ContainerLimit)
 
 	restConfig, err := ctrl.GetConfig()
 	if err != nil {

@@ -18,9 +18,10 @@ import (
 const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 
 // slimPod keeps of a svclb pod what ServiceLB reads: identity, labels,
-// owner, deletion, the node it runs on (or is meant for), its containers'
-// ports, its Ready and PodScheduled conditions and its IPs. Env, images,
-// volumes, container statuses and managed fields are dropped.
+// deletion, the node it runs on (or, until it is scheduled, the node
+// affinity that names the node it is meant for), its containers' ports,
+// its Ready and PodScheduled conditions and its IPs. Env, images, volumes,
+// owner references, container statuses and managed fields are dropped.
 func slimPod(obj any) (any, error) {
 	pod, ok := obj.(*corev1.Pod)
 	if !ok {
@@ -31,10 +32,13 @@ func slimPod(obj any) (any, error) {
 		ObjectMeta: metav1.ObjectMeta{
 			Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID, ResourceVersion: pod.ResourceVersion,
 			Generation: pod.Generation, CreationTimestamp: pod.CreationTimestamp, DeletionTimestamp: pod.DeletionTimestamp,
-			Labels: pod.Labels, OwnerReferences: pod.OwnerReferences,
+			Labels: pod.Labels,
 		},
-		Spec:   corev1.PodSpec{NodeName: pod.Spec.NodeName, Affinity: pod.Spec.Affinity},
+		Spec:   corev1.PodSpec{NodeName: pod.Spec.NodeName},
 		Status: corev1.PodStatus{Phase: pod.Status.Phase, PodIP: pod.Status.PodIP, HostIP: pod.Status.HostIP},
+	}
+	if pod.Spec.NodeName == "" {
+		slim.Spec.Affinity = pod.Spec.Affinity
 	}
 	for _, c := range pod.Status.Conditions {
 		if c.Type == corev1.PodReady || c.Type == corev1.PodScheduled {

@@ -14,7 +14,7 @@ func TestSlimPodKeepsWhatServiceLBReads(t *testing.T) {
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "svclb-web-abc", Namespace: "kube-system", Labels: map[string]string{SvcNameLabel: "web"},
 			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubelet"}}},
-		Spec: corev1.PodSpec{NodeName: "master01", Containers: []corev1.Container{{
+		Spec: corev1.PodSpec{NodeName: "master01", Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{}}, Containers: []corev1.Container{{
 			Name: "lb-tcp-80", Image: "rancher/klipper-lb", Env: []corev1.EnvVar{{Name: "SRC_PORT", Value: "80"}},
 			Ports: []corev1.ContainerPort{{HostPort: 80, ContainerPort: 80, Protocol: corev1.ProtocolTCP}},
 		}}},
@@ -33,8 +33,15 @@ func TestSlimPodKeepsWhatServiceLBReads(t *testing.T) {
 		t.Errorf("host ports lost: %+v", slim.Spec.Containers)
 	case len(slim.Status.Conditions) != 2:
 		t.Errorf("want Ready and PodScheduled only, got %+v", slim.Status.Conditions)
+	case slim.Spec.Affinity != nil:
+		t.Errorf("a scheduled pod kept its node affinity")
 	case slim.Spec.Containers[0].Env != nil || slim.Spec.Containers[0].Image != "" || slim.Status.ContainerStatuses != nil || slim.ManagedFields != nil:
 		t.Errorf("kept what nothing reads: %+v", slim)
+	}
+	pod.Spec.NodeName = ""
+	out, _ = slimPod(pod)
+	if out.(*corev1.Pod).Spec.Affinity == nil {
+		t.Error("a pod not scheduled yet lost the node affinity that says where it goes")
 	}
 }
 
