@@ -38,6 +38,7 @@ type Tracker struct {
 	complete    bool
 	warmUpStart time.Time
 	warmUpLimit time.Duration
+	notifyDelay time.Duration
 }
 
 // NewTracker returns an empty Tracker.
@@ -46,6 +47,7 @@ func NewTracker() *Tracker {
 		services:    map[types.NamespacedName]ServiceState{},
 		changes:     make(chan event.GenericEvent, 1),
 		warmUpLimit: defaultWarmUpLimit,
+		notifyDelay: defaultNotifyDelay,
 	}
 }
 
@@ -126,7 +128,7 @@ func (t *Tracker) summaryChanged() {
 		return
 	}
 	t.notifyPending = true
-	time.AfterFunc(notifyDelay, func() {
+	time.AfterFunc(t.notifyDelay, func() {
 		t.mu.Lock()
 		t.notifyPending = false
 		t.mu.Unlock()
@@ -184,9 +186,11 @@ func (t *Tracker) Complete(served func() ([]types.NamespacedName, error)) (bool,
 // a start.
 const defaultWarmUpLimit = 30 * time.Second
 
-// notifyDelay coalesces summary changes into one ClusterNetworking
-// reconcile (and status write) per period.
-const notifyDelay = time.Second
+// defaultNotifyDelay coalesces summary changes into one ClusterNetworking
+// reconcile (and status write) per period: the summary is for people, and
+// while 2,000 Services converge a shorter period costs a status write per
+// period (docs/performance.md).
+const defaultNotifyDelay = 5 * time.Second
 
 func sameSummary(a, b v1alpha1.ServiceLBStatus) bool {
 	return a.Services == b.Services && a.Ready == b.Ready && slices.Equal(a.Pending, b.Pending)

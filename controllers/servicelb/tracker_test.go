@@ -11,12 +11,13 @@ import (
 
 func TestTracker(t *testing.T) {
 	tr := NewTracker()
+	tr.notifyDelay = 100 * time.Millisecond
 	// Notifications are coalesced over notifyDelay.
 	notified := func() bool {
 		select {
 		case <-tr.Changes():
 			return true
-		case <-time.After(2 * notifyDelay):
+		case <-time.After(3 * tr.notifyDelay):
 			return false
 		}
 	}

@@ -53,6 +53,11 @@ type Component struct {
 
 	recheck        chan event.GenericEvent
 	recheckPending atomic.Bool
+
+	// secretGoneFrom is the namespace where the generated dashboard Secret
+	// is known not to exist since Traefik was disabled, so that a disabled
+	// Traefik costs no read per reconcile.
+	secretGoneFrom atomic.Pointer[string]
 }
 
 // lastRender is what the latest Render found, for Observe to report.

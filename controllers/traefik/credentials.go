@@ -98,6 +98,9 @@ func dashboardSecret(spec *v1alpha1.TraefikSpec) (name string, generated bool) {
 func (c *Component) ensureDashboardSecret(ctx context.Context, cn *v1alpha1.ClusterNetworking) (name string, problem, err error) {
 	spec := &cn.Spec.Traefik
 	name, generated := dashboardSecret(spec)
+	if generated {
+		c.secretGoneFrom.Store(nil)
+	}
 	key := client.ObjectKey{Namespace: spec.NamespaceOrDefault(), Name: name}
 	s := &corev1.Secret{}
 	err = c.deps.Reader.Get(ctx, key, s)
@@ -145,19 +148,23 @@ func (c *Component) createGeneratedSecret(ctx context.Context, cn *v1alpha1.Clus
 // deleteGeneratedSecret removes the generated Secret if wharf made it.
 func (c *Component) deleteGeneratedSecret(ctx context.Context, cn *v1alpha1.ClusterNetworking) error {
 	key := client.ObjectKey{Namespace: cn.Spec.Traefik.NamespaceOrDefault(), Name: GeneratedSecretName}
-	s := &metav1.PartialObjectMetadata{}
-	s.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	if err := c.deps.Reader.Get(ctx, key, s); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		return fmt.Errorf("read Secret %s: %w", key, err)
-	}
-	if s.Labels[apply.ManagedByLabel] != apply.ManagedByValue || s.Labels[apply.ComponentLabel] != componentName {
+	if gone := c.secretGoneFrom.Load(); gone != nil && *gone == key.Namespace {
 		return nil
 	}
-	if err := c.deps.Client.Delete(ctx, s); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete Secret %s: %w", key, err)
+	s := &metav1.PartialObjectMetadata{}
+	s.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	err := c.deps.Reader.Get(ctx, key, s)
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("read Secret %s: %w", key, err)
+	case s.Labels[apply.ManagedByLabel] != apply.ManagedByValue || s.Labels[apply.ComponentLabel] != componentName:
+		// Not the one wharf generated: the user's to keep.
+	default:
+		if err := c.deps.Client.Delete(ctx, s); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete Secret %s: %w", key, err)
+		}
 	}
+	c.secretGoneFrom.Store(&key.Namespace)
 	return nil
 }
