@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -36,10 +37,16 @@ const floorFieldManager = "wharf-floor"
 // watches like a controller, with the same number of workers and the same
 // client rate limits as the manager, so the manager's convergence time can
 // be given as a ratio to it.
+//
+// With k3sWrites it also makes the writes K3s's ServiceLB makes and wharf
+// must make too: the load-balancer-cleanup finalizer on the Service before
+// its DaemonSet, and the AppliedDaemonSet and UpdatedLoadBalancer Events.
+// That floor shows how much of wharf's time is those writes.
 type Floor struct {
-	cs      kubernetes.Interface
-	workers int
-	queue   workqueue.TypedRateLimitingInterface[string]
+	cs        kubernetes.Interface
+	workers   int
+	k3sWrites bool
+	queue     workqueue.TypedRateLimitingInterface[string]
 
 	svcs  cache.SharedIndexInformer
 	pods  cache.SharedIndexInformer
@@ -49,15 +56,17 @@ type Floor struct {
 	applied map[string]bool
 }
 
-// NewFloor returns a floor client that talks through cfg.
-func NewFloor(cfg *rest.Config, workers int) (*Floor, error) {
+// NewFloor returns a floor client that talks through cfg; k3sWrites adds
+// the finalizer and the Events.
+func NewFloor(cfg *rest.Config, workers int, k3sWrites bool) (*Floor, error) {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("floor client: %w", err)
 	}
 	return &Floor{
-		cs:      cs,
-		workers: workers,
+		cs:        cs,
+		workers:   workers,
+		k3sWrites: k3sWrites,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "floor"}),
 		applied: map[string]bool{},
@@ -139,9 +148,17 @@ func (f *Floor) sync(ctx context.Context, name string) error {
 	done := f.applied[name]
 	f.mu.Unlock()
 	if !done {
-		if _, err := f.cs.AppsV1().DaemonSets(SvclbNS).Apply(ctx, floorDaemonSet(svc), metav1.ApplyOptions{FieldManager: floorFieldManager, Force: true}); err != nil {
+		if f.k3sWrites && !slices.Contains(svc.Finalizers, floorFinalizer) {
+			patch := fmt.Sprintf(`{"metadata":{"finalizers":[%q],"resourceVersion":%q}}`, floorFinalizer, svc.ResourceVersion)
+			if _, err := f.cs.CoreV1().Services(ServiceNS).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: floorFieldManager}); err != nil {
+				return fmt.Errorf("add the finalizer to %s: %w", name, err)
+			}
+		}
+		ds := floorDaemonSet(svc)
+		if _, err := f.cs.AppsV1().DaemonSets(SvclbNS).Apply(ctx, ds, metav1.ApplyOptions{FieldManager: floorFieldManager, Force: true}); err != nil {
 			return fmt.Errorf("apply the daemonset of %s: %w", name, err)
 		}
+		f.event(ctx, svc, "AppliedDaemonSet", "ApplyDaemonSet", "Applied LoadBalancer DaemonSet "+SvclbNS+"/"+*ds.Name)
 		f.mu.Lock()
 		f.applied[name] = true
 		f.mu.Unlock()
@@ -162,7 +179,35 @@ func (f *Floor) sync(ctx context.Context, name string) error {
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
+	if err == nil {
+		f.event(ctx, svc, "UpdatedLoadBalancer", "UpdateLoadBalancer", fmt.Sprintf("Updated LoadBalancer with new IPs: [] -> %v", ips))
+	}
 	return err
+}
+
+// floorFinalizer is the finalizer K3s's ServiceLB and wharf put on a
+// served Service.
+const floorFinalizer = "service.kubernetes.io/load-balancer-cleanup"
+
+// event records an Event on svc with the Events API, once, as a recorder
+// without a series would; only a floor with k3sWrites records any.
+func (f *Floor) event(ctx context.Context, svc *corev1.Service, reason, action, note string) {
+	if !f.k3sWrites {
+		return
+	}
+	now := metav1.NowMicro()
+	ev := &eventsv1.Event{
+		ObjectMeta:          metav1.ObjectMeta{GenerateName: svc.Name + ".", Namespace: svc.Namespace},
+		EventTime:           now,
+		ReportingController: "wharf-floor",
+		ReportingInstance:   "wharf-floor",
+		Action:              action,
+		Reason:              reason,
+		Regarding:           corev1.ObjectReference{Kind: "Service", APIVersion: "v1", Namespace: svc.Namespace, Name: svc.Name, UID: svc.UID},
+		Note:                note,
+		Type:                corev1.EventTypeNormal,
+	}
+	_, _ = f.cs.EventsV1().Events(svc.Namespace).Create(ctx, ev, metav1.CreateOptions{})
 }
 
 // readyIPs returns the IPs of the nodes with a Ready pod of svc, and

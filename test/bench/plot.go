@@ -20,6 +20,7 @@ var (
 	blue      = color.RGBA{31, 119, 180, 255}
 	orange    = color.RGBA{255, 127, 14, 255}
 	green     = color.RGBA{44, 160, 44, 255}
+	purple    = color.RGBA{148, 103, 189, 255}
 	plotWidth = 1200
 )
 
@@ -46,12 +47,10 @@ func WritePlot(r *Report, path string) error {
 		r.Scale.Services, r.Scale.Nodes, r.Scale.Pods, r.Scale.PoolSize)
 	drawText(img, 20, 12, title, 2, black)
 
+	phases := r.phases()
 	var conv []series
-	if r.Operator != nil {
-		conv = append(conv, series{fmt.Sprintf("operator %.1fs", r.Operator.ConvergenceSeconds), blue, r.Operator.Curve})
-	}
-	if r.Floor != nil {
-		conv = append(conv, series{fmt.Sprintf("floor %.1fs", r.Floor.ConvergenceSeconds), orange, r.Floor.Curve})
+	for _, ph := range phases {
+		conv = append(conv, series{fmt.Sprintf("%s %.1fs", ph.name, ph.result.ConvergenceSeconds), ph.colour, ph.result.Curve})
 	}
 	convTitle := "services with ingress vs seconds since the first create"
 	if r.ConvergenceRatio > 0 {
@@ -72,28 +71,21 @@ func WritePlot(r *Report, path string) error {
 
 	var groups []bar
 	verbs := map[string]bool{}
-	for _, p := range []*PhaseResult{r.Operator, r.Floor} {
-		if p != nil {
-			for v := range p.Convergence.PerServiceByVerb {
-				verbs[v] = true
-			}
+	for _, ph := range phases {
+		for v := range ph.result.Convergence.PerServiceByVerb {
+			verbs[v] = true
 		}
 	}
 	for _, v := range slices.Sorted(maps.Keys(verbs)) {
 		g := bar{label: v}
-		for _, p := range []*PhaseResult{r.Operator, r.Floor} {
-			if p != nil {
-				g.values = append(g.values, p.Convergence.PerServiceByVerb[v])
-			}
+		for _, ph := range phases {
+			g.values = append(g.values, ph.result.Convergence.PerServiceByVerb[v])
 		}
 		groups = append(groups, g)
 	}
 	names := []series{}
-	if r.Operator != nil {
-		names = append(names, series{name: "operator", colour: blue})
-	}
-	if r.Floor != nil {
-		names = append(names, series{name: "floor", colour: orange})
+	for _, ph := range phases {
+		names = append(names, series{name: ph.name, colour: ph.colour})
 	}
 	barChart(img, image.Rect(90, 870, plotWidth-30, 1130), "requests per service during convergence, by verb", groups, names)
 
@@ -239,4 +231,22 @@ func sign(v int) int {
 		return 1
 	}
 	return 0
+}
+
+// plotPhase is one client's run as the plot shows it.
+type plotPhase struct {
+	name   string
+	colour color.RGBA
+	result *PhaseResult
+}
+
+// phases lists the runs the report holds: the operator, then the floors.
+func (r *Report) phases() []plotPhase {
+	var out []plotPhase
+	for _, ph := range []plotPhase{{"operator", blue, r.Operator}, {"floor", orange, r.Floor}, {"floor+k3s writes", purple, r.FloorK3s}} {
+		if ph.result != nil {
+			out = append(out, ph)
+		}
+	}
+	return out
 }

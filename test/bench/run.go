@@ -37,6 +37,8 @@ type Options struct {
 	// ProfileDir, when set, receives heap profiles of the manager every 10
 	// seconds of the operator phase.
 	ProfileDir string
+	// FloorK3s adds a floor phase with the finalizer and Events K3s writes.
+	FloorK3s bool
 	// SkipFloor and SkipRestart leave parts out.
 	SkipFloor, SkipRestart bool
 	Logf                   func(string, ...any)
@@ -64,11 +66,16 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		},
 	}
 	if !opts.SkipFloor {
-		floor, err := runFloor(ctx, opts)
+		floor, err := runFloor(ctx, opts, false)
 		if err != nil {
 			return nil, fmt.Errorf("floor phase: %w", err)
 		}
 		r.Floor = floor
+		if opts.FloorK3s {
+			if r.FloorK3s, err = runFloor(ctx, opts, true); err != nil {
+				return nil, fmt.Errorf("floor phase with K3s's writes: %w", err)
+			}
+		}
 	}
 	op, err := runOperator(ctx, opts)
 	if err != nil {
@@ -77,6 +84,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	r.Operator = op
 	if r.Floor != nil && r.Floor.ConvergenceSeconds > 0 {
 		r.ConvergenceRatio = round3(op.ConvergenceSeconds / r.Floor.ConvergenceSeconds)
+	}
+	if r.FloorK3s != nil && r.FloorK3s.ConvergenceSeconds > 0 {
+		r.ConvergenceRatioK3s = round3(op.ConvergenceSeconds / r.FloorK3s.ConvergenceSeconds)
 	}
 	r.Evaluate()
 	return r, nil
@@ -118,11 +128,16 @@ func converge(ctx context.Context, env *Env, obs *Observer, timeout time.Duratio
 	return start, created, end, nil
 }
 
-// runFloor runs the scenario with the floor client.
-func runFloor(ctx context.Context, opts Options) (*PhaseResult, error) {
-	logf := opts.Logf
-	logf("floor phase: preparing a cluster with %d nodes and %d unrelated pods", opts.Scale.Nodes, opts.Scale.Pods)
-	env, err := StartEnv(ctx, opts.Scale, filepath.Join(opts.Dir, "floor"), logf)
+// runFloor runs the scenario with the floor client, with K3s's finalizer
+// and Events when k3sWrites is set.
+func runFloor(ctx context.Context, opts Options, k3sWrites bool) (*PhaseResult, error) {
+	name := "floor"
+	if k3sWrites {
+		name = "floor-k3s"
+	}
+	logf := func(format string, args ...any) { opts.Logf(name+": "+format, args...) }
+	logf("preparing a cluster with %d nodes and %d unrelated pods", opts.Scale.Nodes, opts.Scale.Pods)
+	env, err := StartEnv(ctx, opts.Scale, filepath.Join(opts.Dir, name), logf)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +152,7 @@ func runFloor(ctx context.Context, opts Options) (*PhaseResult, error) {
 	defer proxy.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	floor, err := NewFloor(proxy.Config(-1, 0), opts.FloorWorkers)
+	floor, err := NewFloor(proxy.Config(-1, 0), opts.FloorWorkers, k3sWrites)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +178,7 @@ func runFloor(ctx context.Context, opts Options) (*PhaseResult, error) {
 		Convergence:        countRequests(proxy.Requests(), start, end.Add(opts.Settle), opts.Scale.Services),
 		Curve:              curve(obs.Timeline(), start, 400),
 	}
-	logf("floor: converged in %.1fs, %.2f writes/Service, status latency p50 %.0f ms p99 %.0f ms",
+	logf("converged in %.1fs, %.2f writes/Service, status latency p50 %.0f ms p99 %.0f ms",
 		res.ConvergenceSeconds, res.Convergence.WritesPerService, res.StatusLatency.P50Ms, res.StatusLatency.P99Ms)
 	return res, nil
 }

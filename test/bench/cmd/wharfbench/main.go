@@ -51,7 +51,8 @@ func run() error {
 	fs.IntVar(&opts.FloorWorkers, "floor-workers", 2, "concurrent workers of the floor client (the manager's Service controller runs 2)")
 	fs.DurationVar(&opts.Steady, "steady", 2*time.Minute, "length of the steady period after convergence (0: skip)")
 	fs.DurationVar(&opts.Timeout, "timeout", 30*time.Minute, "time allowed for each phase to converge")
-	fs.BoolVar(&opts.SkipFloor, "skip-floor", false, "do not run the floor phase")
+	fs.BoolVar(&opts.SkipFloor, "skip-floor", false, "do not run the floor phases")
+	fs.BoolVar(&opts.FloorK3s, "floor-k3s", true, "also run the floor with the finalizer and Events K3s writes")
 	fs.BoolVar(&opts.SkipRestart, "skip-restart", false, "do not measure a manager restart after the steady period")
 	fs.Func("manager-env", "KEY=VALUE added to the manager's environment (repeatable), e.g. GOMEMLIMIT=80MiB", func(v string) error {
 		if !strings.Contains(v, "=") {
