@@ -74,8 +74,10 @@ func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg setting
 }
 
 // holdPartialFor is how long a partial ingress waits for the Service's
-// other svclb pods, which are starting, to turn Ready too.
-const holdPartialFor = 500 * time.Millisecond
+// other svclb pods, which are starting, to turn Ready too: one status write
+// (and one UpdatedLoadBalancer Event) then carries them all. At 500 ms, 3%
+// of the bench's Services still got two writes (docs/performance.md).
+const holdPartialFor = 2 * time.Second
 
 // requeueAfter asks Reconcile to come back later.
 type requeueAfter struct{ d time.Duration }

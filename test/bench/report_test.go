@@ -74,3 +74,16 @@ func TestWritePlot(t *testing.T) {
 		t.Errorf("table lacks the ratio:\n%s", r.Table())
 	}
 }
+
+func TestServiceWrites(t *testing.T) {
+	own, summary := serviceWrites(map[string]int{
+		"create events.k8s.io/events":                          40,
+		"patch services":                                       10,
+		"patch services/status":                                11,
+		"patch apps/daemonsets":                                10,
+		"patch networking.wharf.dev/clusternetworkings/status": 3,
+	}, 10)
+	if own != 3.1 || summary != 3 {
+		t.Errorf("serviceWrites = %v, %d; want 3.1 and 3", own, summary)
+	}
+}
