@@ -27,8 +27,8 @@ type Options struct {
 	// Settle is added to the convergence window after the last Service
 	// converged, for the writes that follow it (default 5s).
 	Settle time.Duration
-	// FloorWorkers is the floor client's concurrency (the manager's Service
-	// controller runs 2 reconciles at a time).
+	// FloorWorkers is the floor clients' concurrency (the manager's Service
+	// controller runs 8 reconciles at a time).
 	FloorWorkers int
 	// Timeout bounds convergence of each phase.
 	Timeout time.Duration

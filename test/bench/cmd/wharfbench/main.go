@@ -48,7 +48,7 @@ func run() error {
 	fs.IntVar(&opts.Scale.Nodes, "m", envInt("M", 50), "kwok nodes (env M)")
 	fs.IntVar(&opts.Scale.Pods, "pods", envInt("PODS", 5000), "unrelated pods bound to the nodes (env PODS)")
 	fs.IntVar(&opts.Scale.PoolSize, "pool", envInt("POOL", 2), "nodes serving each Service (an lbpool per this many nodes; env POOL)")
-	fs.IntVar(&opts.FloorWorkers, "floor-workers", 2, "concurrent workers of the floor client (the manager's Service controller runs 2)")
+	fs.IntVar(&opts.FloorWorkers, "floor-workers", 8, "concurrent workers of the floor clients (the manager's Service controller runs 8)")
 	fs.DurationVar(&opts.Steady, "steady", 2*time.Minute, "length of the steady period after convergence (0: skip)")
 	fs.DurationVar(&opts.Timeout, "timeout", 30*time.Minute, "time allowed for each phase to converge")
 	fs.BoolVar(&opts.SkipFloor, "skip-floor", false, "do not run the floor phases")
