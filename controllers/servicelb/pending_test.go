@@ -132,3 +132,19 @@ func TestPendingReason(t *testing.T) {
 		})
 	}
 }
+
+func TestPodsToCome(t *testing.T) {
+	scheduled := corev1.Pod{Spec: corev1.PodSpec{NodeName: "master01"}}
+	unscheduled := corev1.Pod{Spec: corev1.PodSpec{Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
+		RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+			MatchFields: []corev1.NodeSelectorRequirement{{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: []string{"master02"}}},
+		}}},
+	}}}}
+	e := eligibility{nodes: []string{"master01", "master02", "master03"}}
+	if got := podsToCome(e, []corev1.Pod{scheduled, unscheduled}); got != 1 {
+		t.Errorf("podsToCome = %d, want 1 (master03 has no pod yet)", got)
+	}
+	if got := podsToCome(e, nil); got != 3 {
+		t.Errorf("podsToCome without pods = %d, want 3", got)
+	}
+}

@@ -74,9 +74,9 @@ func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg setting
 }
 
 // holdPartialFor is how long a partial ingress waits for the Service's
-// other svclb pods, which are starting, to turn Ready too: one status write
-// (and one UpdatedLoadBalancer Event) then carries them all. At 500 ms, 3%
-// of the bench's Services still got two writes (docs/performance.md).
+// other svclb pods, which are starting or yet to be created, to turn Ready
+// too: one status write (and one UpdatedLoadBalancer Event) then carries
+// them all. Without it 3% of the bench's Services got two writes.
 const holdPartialFor = 2 * time.Second
 
 // requeueAfter asks Reconcile to come back later.
@@ -168,8 +168,9 @@ func (r *Reconciler) observe(ctx context.Context, svc *corev1.Service, cfg setti
 		}
 	}
 	ips := ingressIPs(svc, own, nodes.byName, local)
+	e := eligibleNodes(nodes.items, placementFor(svc, &cfg.spec, nodes.facts), tolerations(&cfg.spec))
 	if len(ips) > 0 {
-		return observation{ips: ips, starting: startingPods(own)}, nil
+		return observation{ips: ips, starting: startingPods(own) + podsToCome(e, own)}, nil
 	}
 	var others []corev1.Pod
 	if portConflicted(own) {
@@ -177,8 +178,24 @@ func (r *Reconciler) observe(ctx context.Context, svc *corev1.Service, cfg setti
 			return observation{}, err
 		}
 	}
-	e := eligibleNodes(nodes.items, placementFor(svc, &cfg.spec, nodes.facts), tolerations(&cfg.spec))
 	return observation{pending: pendingReason(svc, e, own, others)}, nil
+}
+
+// podsToCome counts the eligible nodes without a pod of the Service yet:
+// the DaemonSet controller creates a new DaemonSet's pods in batches, so
+// some of them may not exist when the first turns Ready.
+func podsToCome(e eligibility, own []corev1.Pod) int {
+	have := make(map[string]bool, len(own))
+	for i := range own {
+		have[targetNode(&own[i])] = true
+	}
+	n := 0
+	for _, node := range e.nodes {
+		if !have[node] {
+			n++
+		}
+	}
+	return n
 }
 
 // ownPods lists the pods of the Service's current DaemonSet.

@@ -54,8 +54,8 @@ type Component struct {
 	recheck        chan event.GenericEvent
 	recheckPending atomic.Bool
 
-	// secretGoneFrom is the namespace where the generated dashboard Secret
-	// is known not to exist since Traefik was disabled, so that a disabled
+	// secretGoneFrom is the namespace known to hold no dashboard Secret
+	// wharf generated since Traefik was disabled, so that a disabled
 	// Traefik costs no read per reconcile.
 	secretGoneFrom atomic.Pointer[string]
 }
