@@ -19,7 +19,9 @@ type observation struct {
 	ips []string
 	// pending says why the Service cannot get a node, if it cannot.
 	pending pending
-	// starting counts the pods that are not Ready yet but may soon be.
+	// starting counts the pods that are not Ready yet but may soon be, and
+	// those still to be created; it is counted only when the ingress
+	// changes, the only case holdPartial looks at it.
 	starting int
 }
 
@@ -168,9 +170,16 @@ func (r *Reconciler) observe(ctx context.Context, svc *corev1.Service, cfg setti
 		}
 	}
 	ips := ingressIPs(svc, own, nodes.byName, local)
-	e := eligibleNodes(nodes.items, placementFor(svc, &cfg.spec, nodes.facts), tolerations(&cfg.spec))
+	eligible := func() eligibility {
+		return eligibleNodes(nodes.items, placementFor(svc, &cfg.spec, nodes.facts), tolerations(&cfg.spec))
+	}
 	if len(ips) > 0 {
-		return observation{ips: ips, starting: startingPods(own) + podsToCome(e, own)}, nil
+		obs := observation{ips: ips}
+		if !sameIPs(svc.Status.LoadBalancer.Ingress, ips) {
+			// Only a change of the ingress can be held (holdPartial).
+			obs.starting = startingPods(own) + podsToCome(eligible(), own)
+		}
+		return obs, nil
 	}
 	var others []corev1.Pod
 	if portConflicted(own) {
@@ -178,7 +187,7 @@ func (r *Reconciler) observe(ctx context.Context, svc *corev1.Service, cfg setti
 			return observation{}, err
 		}
 	}
-	return observation{pending: pendingReason(svc, e, own, others)}, nil
+	return observation{pending: pendingReason(svc, eligible(), own, others)}, nil
 }
 
 // podsToCome counts the eligible nodes without a pod of the Service yet:

@@ -159,28 +159,39 @@ func runFloor(ctx context.Context, opts Options, k3sWrites bool) (*PhaseResult, 
 	if err := floor.Start(ctx); err != nil {
 		return nil, err
 	}
+	res, _, err := measureConvergence(ctx, env, proxy, opts, logf)
+	if err != nil {
+		return nil, err
+	}
+	logf("converged in %.1fs, %.2f writes/Service, status latency p50 %.0f ms p99 %.0f ms",
+		res.ConvergenceSeconds, res.Convergence.WritesPerService, res.StatusLatency.P50Ms, res.StatusLatency.P99Ms)
+	return res, nil
+}
+
+// measureConvergence creates the Services, waits until the bench's watch
+// saw every ingress, then the settle time, and returns the phase's timings,
+// the requests proxy counted from the first create to the end of the
+// settle time, and the time of the first create.
+func measureConvergence(ctx context.Context, env *Env, proxy *Proxy, opts Options, logf func(string, ...any)) (*PhaseResult, time.Time, error) {
 	obs := NewObserver(env.ExpectedIPs())
 	if err := obs.Start(ctx, env.Client); err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	load0 := loadAverage()
 	start, created, end, err := converge(ctx, env, obs, opts.Timeout, logf)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	load1 := loadAverage()
 	time.Sleep(opts.Settle)
-	res := &PhaseResult{
+	return &PhaseResult{
 		LoadAverage:        [2]float64{load0, load1},
 		ConvergenceSeconds: round3(end.Sub(start).Seconds()),
 		CreateSeconds:      round3(created.Sub(start).Seconds()),
 		StatusLatency:      latency(obs.StatusLatencies()),
 		Convergence:        countRequests(proxy.Requests(), start, end.Add(opts.Settle), opts.Scale.Services),
 		Curve:              curve(obs.Timeline(), start, 400),
-	}
-	logf("converged in %.1fs, %.2f writes/Service, status latency p50 %.0f ms p99 %.0f ms",
-		res.ConvergenceSeconds, res.Convergence.WritesPerService, res.StatusLatency.P50Ms, res.StatusLatency.P99Ms)
-	return res, nil
+	}, start, nil
 }
 
 // runOperator runs the scenario with the manager binary, then the steady
@@ -236,31 +247,14 @@ func runOperator(ctx context.Context, opts Options) (*PhaseResult, error) {
 	}
 	cpuStart, _ := ReadProcStats(mgr.PID())
 	ctrlStart := scrapeControllers(ctx, mgr.MetricsURL)
-	obs := NewObserver(env.ExpectedIPs())
-	if err := obs.Start(ctx, env.Client); err != nil {
-		return nil, err
-	}
-	load0 := loadAverage()
-	start, created, end, err := converge(ctx, env, obs, opts.Timeout, logf)
+	res, start, err := measureConvergence(ctx, env, proxy, opts, logf)
 	if err != nil {
 		return nil, fmt.Errorf("%w\n%s", err, tail(mgr.LogPath, 20))
 	}
-	load1 := loadAverage()
-	time.Sleep(opts.Settle)
-	convEnd := end.Add(opts.Settle)
 	cpuConv, _ := ReadProcStats(mgr.PID())
 	ctrlConv := diffControllers(ctrlStart, scrapeControllers(ctx, mgr.MetricsURL), opts.Scale.Services)
-	reqs := proxy.Requests()
-	startup := countRequests(reqs, began, start, 0)
-	res := &PhaseResult{
-		LoadAverage:        [2]float64{load0, load1},
-		ConvergenceSeconds: round3(end.Sub(start).Seconds()),
-		CreateSeconds:      round3(created.Sub(start).Seconds()),
-		StatusLatency:      latency(obs.StatusLatencies()),
-		Startup:            &startup,
-		Convergence:        countRequests(reqs, start, convEnd, opts.Scale.Services),
-		Curve:              curve(obs.Timeline(), start, 400),
-	}
+	startup := countRequests(proxy.Requests(), began, start, 0)
+	res.Startup = &startup
 	logf("operator: converged in %.1fs, %.2f writes/Service (%.2f without Events), status latency p50 %.0f ms p99 %.0f ms",
 		res.ConvergenceSeconds, res.Convergence.WritesPerService, res.Convergence.WritesPerServiceNoEvents, res.StatusLatency.P50Ms, res.StatusLatency.P99Ms)
 

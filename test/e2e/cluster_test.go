@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"path/filepath"
-	"slices"
 	"testing"
 
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -17,34 +16,13 @@ import (
 // sends the operator's logs to t. The cluster stops when t ends.
 func startCluster(ctx context.Context, t *testing.T) *cluster.Cluster {
 	t.Helper()
-	binDir, err := cluster.DefaultBinDir()
-	if err == nil {
-		err = cluster.CheckBinDir(binDir, append(slices.Clone(cluster.Binaries), "coredns")...)
-	}
-	if err != nil {
-		t.Fatalf("the test cluster binaries are missing (run `make envtest`): %v", err)
-	}
-	c, err := cluster.Start(ctx, cluster.Options{
-		BinDir: binDir,
-		Dir:    t.TempDir(),
+	c := cluster.StartForTest(ctx, t, cluster.Options{
 		Nodes: []cluster.Node{
 			{Name: "master01", InternalIP: "10.0.0.51"},
 			{Name: "master02", InternalIP: "10.0.0.52"},
 		},
-		Logf: t.Logf,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("cluster logs:\n%s", c.LogTail(30))
-		}
-		if err := c.Stop(); err != nil {
-			t.Errorf("stop the cluster: %v", err)
-		}
-	})
-	_, err = envtest.InstallCRDs(c.Config(), envtest.CRDInstallOptions{
+	}, "coredns")
+	_, err := envtest.InstallCRDs(c.Config(), envtest.CRDInstallOptions{
 		Paths:              []string{filepath.Join(testenv.RepoRoot(), "config", "crd", "bases")},
 		ErrorIfPathMissing: true,
 	})

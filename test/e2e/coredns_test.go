@@ -31,9 +31,6 @@ const corednsNamespace = "kube-system"
 // 10.0.0.51 and node names from NodeHosts, through an operator restart, a
 // hand edit, a node added later and an invalid snippet.
 func TestCoreDNS(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a local cluster; skipped with -short")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	c := startCluster(ctx, t)

@@ -29,9 +29,6 @@ import (
 // port pending until the first is deleted, an operator restart in the
 // middle, Local traffic policy, and ServiceLB turned off.
 func TestServiceLB(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a local cluster; skipped with -short")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	c := startCluster(ctx, t)

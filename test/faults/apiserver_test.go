@@ -17,9 +17,6 @@ const (
 // manager must reconnect by itself, without exiting, and serve every
 // Service, including those created after the restart.
 func TestAPIServerRestart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a local cluster; skipped with -short")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	e := startEnv(ctx, t, 2)

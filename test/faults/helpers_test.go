@@ -100,13 +100,6 @@ type env struct {
 // startEnv starts a cluster with nodes kwok nodes, stopped when t ends.
 func startEnv(ctx context.Context, t *testing.T, nodes int) *env {
 	t.Helper()
-	binDir, err := cluster.DefaultBinDir()
-	if err == nil {
-		err = cluster.CheckBinDir(binDir, cluster.Binaries...)
-	}
-	if err != nil {
-		t.Fatalf("the test cluster binaries are missing (run `make envtest`): %v", err)
-	}
 	e := &env{t: t, dir: t.TempDir()}
 	var ns []cluster.Node
 	for i := range nodes {
@@ -115,18 +108,7 @@ func startEnv(ctx context.Context, t *testing.T, nodes int) *env {
 		e.nodeIPs = append(e.nodeIPs, ip)
 	}
 	slices.Sort(e.nodeIPs)
-	e.cluster, err = cluster.Start(ctx, cluster.Options{BinDir: binDir, Dir: e.dir, Nodes: ns, Logf: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("cluster logs:\n%s", e.cluster.LogTail(20))
-		}
-		if err := e.cluster.Stop(); err != nil {
-			t.Errorf("stop the cluster: %v", err)
-		}
-	})
+	e.cluster = cluster.StartForTest(ctx, t, cluster.Options{Dir: e.dir, Nodes: ns})
 	if _, err := envtest.InstallCRDs(e.cluster.Config(), envtest.CRDInstallOptions{
 		Paths:              []string{filepath.Join(mustRepoRoot(t), "config", "crd", "bases")},
 		ErrorIfPathMissing: true,
@@ -135,6 +117,7 @@ func startEnv(ctx context.Context, t *testing.T, nodes int) *env {
 	}
 	cfg := e.cluster.Config()
 	cfg.QPS, cfg.Burst = 200, 400
+	var err error
 	if e.cl, err = client.New(cfg, client.Options{Scheme: controllers.NewScheme()}); err != nil {
 		t.Fatal(err)
 	}

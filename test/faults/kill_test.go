@@ -17,9 +17,6 @@ const killServices = 200
 // of every node and its finalizer; once the Services are deleted, no
 // Service and no svclb DaemonSet may be left.
 func TestManagerSIGKILL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a local cluster; skipped with -short")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	rnd := newRand(t)

@@ -38,9 +38,6 @@ type replica struct {
 // the work, and that the two never wrote in the same period: the standby
 // writes nothing (not even its Lease) before the leader is gone.
 func TestLeaderElection(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a local cluster; skipped with -short")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	e := startEnv(ctx, t, 2)

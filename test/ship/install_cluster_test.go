@@ -36,38 +36,23 @@ import (
 // of its ServiceAccount) through the seeds' scenario, and fails on any
 // request the API server refuses.
 func TestInstallOnCluster(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a local cluster; skipped with -short")
-	}
-	if err := cluster.CheckBinDir(mustBinDir(t), cluster.Binaries...); err != nil {
-		t.Fatal(err)
-	}
-	kubectlBin := kubectl(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 
 	logs := &syncBuffer{}
 	ctrl.SetLogger(zap.New(zap.WriteTo(logs), zap.UseDevMode(true)))
-	c, err := cluster.Start(ctx, cluster.Options{
-		Dir: t.TempDir(),
+	c := cluster.StartForTest(ctx, t, cluster.Options{
 		Nodes: []cluster.Node{
 			{Name: "master01", InternalIP: "10.0.0.51"},
 			{Name: "master02", InternalIP: "10.0.0.52"},
 		},
-		Logf: t.Logf,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	}, "kubectl")
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("manager log (last lines):\n%s", logs.tail(60))
-			t.Logf("cluster logs:\n%s", c.LogTail(20))
-		}
-		if err := c.Stop(); err != nil {
-			t.Logf("stop the cluster: %v", err)
 		}
 	})
+	kubectlBin := kubectl(t)
 	admin := kubernetes.NewForConfigOrDie(c.Config())
 	adminClient, err := client.New(c.Config(), client.Options{Scheme: controllers.NewScheme()})
 	if err != nil {
@@ -242,15 +227,6 @@ func logConditions(ctx context.Context, t *testing.T, c client.Client) {
 		lines = append(lines, fmt.Sprintf("  %s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message))
 	}
 	t.Logf("ClusterNetworking conditions:\n%s", strings.Join(lines, "\n"))
-}
-
-func mustBinDir(t *testing.T) string {
-	t.Helper()
-	dir, err := cluster.DefaultBinDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }
 
 // tokenConfig returns a config for the API server of admin that
