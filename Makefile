@@ -52,7 +52,8 @@ envtest: ## Build the control-plane binaries (apiserver, etcd, controller-manage
 .PHONY: test
 test: envtest vet ## Everything CI runs: unit, envtest, end-to-end and fault tests, and a short fuzz run.
 	$(GO) test -count=1 -timeout 60m ./...
-	$(MAKE) fuzz FUZZTIME=5s
+	rm -rf bin/fuzz-corpus
+	$(MAKE) fuzz FUZZTIME=5s FUZZCACHE=$(CURDIR)/bin/fuzz-corpus
 
 .PHONY: test-unit
 test-unit: ## Pure unit and golden tests only.

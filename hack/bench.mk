@@ -3,6 +3,12 @@
 
 GO ?= go
 FUZZTIME ?= 10s
+# FUZZCACHE: where the fuzzer keeps the inputs it found interesting (default:
+# Go's build cache, so runs build on each other). `make test` passes an empty
+# directory: the fuzzer first re-runs every cached input, and a corpus grown
+# over many runs would eat a short FUZZTIME before fuzzing starts.
+FUZZCACHE ?=
+FUZZARGS = $(if $(FUZZCACHE),-args -test.fuzzcachedir=$(FUZZCACHE))
 
 ##@ Performance
 
@@ -16,5 +22,5 @@ bench-go: ## Go benchmarks of rendering (Corefile, CoreDNS objects, Traefik char
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (10s); a crash found is kept under testdata/fuzz as a seed.
-	$(GO) test -run '^$$' -fuzz '^FuzzRenderCorefile$$' -fuzztime $(FUZZTIME) ./controllers/coredns/
-	$(GO) test -run '^$$' -fuzz '^FuzzMergeValues$$' -fuzztime $(FUZZTIME) ./controllers/traefik/
+	$(GO) test -run '^$$' -fuzz '^FuzzRenderCorefile$$' -fuzztime $(FUZZTIME) ./controllers/coredns/ $(FUZZARGS)
+	$(GO) test -run '^$$' -fuzz '^FuzzMergeValues$$' -fuzztime $(FUZZTIME) ./controllers/traefik/ $(FUZZARGS)
