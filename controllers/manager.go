@@ -6,8 +6,10 @@ import (
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/wharf-dev/wharf/internal/metricsauth"
 )
 
 // LeaderElectionID names the Lease the replicas of the manager elect a
@@ -42,7 +44,7 @@ func ManagerOptions(c ManagerConfig) ctrl.Options {
 	}
 	metrics := metricsserver.Options{BindAddress: c.MetricsAddr, SecureServing: c.MetricsSecure, TLSOpts: tlsOpts}
 	if c.MetricsSecure {
-		metrics.FilterProvider = filters.WithAuthenticationAndAuthorization
+		metrics.FilterProvider = metricsauth.FilterProvider
 	}
 	return ctrl.Options{
 		Scheme:                        NewScheme(),

@@ -1,16 +1,15 @@
 // Package defaults fills a ClusterNetworking with the defaults of its CRD
-// schema, exactly as the API server would, for code paths that do not go
-// through an API server (`manager render -f`).
+// schema as the API server does, for code paths that do not go through an
+// API server (`manager render -f`). defaults_test.go checks the result
+// against a real API server's.
 package defaults
 
 import (
 	"fmt"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sync"
 
-	apiextensions "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
-	structuraldefaulting "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
@@ -18,22 +17,17 @@ import (
 	"github.com/wharf-dev/wharf/config/crd"
 )
 
-var loadSchema = sync.OnceValues(func() (*schema.Structural, error) {
+var loadSchema = sync.OnceValues(func() (*apiextensionsv1.JSONSchemaProps, error) {
 	v1 := &apiextensionsv1.CustomResourceDefinition{}
 	if err := yaml.Unmarshal(crd.ClusterNetworking, v1); err != nil {
 		return nil, fmt.Errorf("parse the CRD: %w", err)
 	}
 	for _, v := range v1.Spec.Versions {
-		if v.Name != v1alpha1.GroupVersion.Version {
-			continue
+		if v.Name == v1alpha1.GroupVersion.Version && v.Schema != nil && v.Schema.OpenAPIV3Schema != nil {
+			return v.Schema.OpenAPIV3Schema, nil
 		}
-		internal := &apiextensions.JSONSchemaProps{}
-		if err := apiextensionsv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(v.Schema.OpenAPIV3Schema, internal, nil); err != nil {
-			return nil, fmt.Errorf("convert the CRD schema: %w", err)
-		}
-		return schema.NewStructural(internal)
 	}
-	return nil, fmt.Errorf("the CRD has no version %s", v1alpha1.GroupVersion.Version)
+	return nil, fmt.Errorf("the CRD has no schema for version %s", v1alpha1.GroupVersion.Version)
 })
 
 // Apply fills cn with its schema's defaults.
@@ -46,6 +40,56 @@ func Apply(cn *v1alpha1.ClusterNetworking) error {
 	if err != nil {
 		return fmt.Errorf("convert: %w", err)
 	}
-	structuraldefaulting.Default(obj, s)
+	if err := fill(obj, s); err != nil {
+		return err
+	}
 	return runtime.DefaultUnstructuredConverter.FromUnstructured(obj, cn)
+}
+
+// fill applies the defaults of s to x the way the API server's structural
+// defaulting does: in an object, a property that is missing (or null while
+// the schema does not allow null) gets its default; then every property,
+// defaulted or not, is filled from its own schema, as are the items of
+// arrays and the values of maps.
+func fill(x any, s *apiextensionsv1.JSONSchemaProps) error {
+	if s == nil {
+		return nil
+	}
+	switch x := x.(type) {
+	case map[string]any:
+		for name, prop := range s.Properties {
+			if prop.Default == nil {
+				continue
+			}
+			if v, found := x[name]; found && (v != nil || prop.Nullable) {
+				continue
+			}
+			var def any
+			if err := utiljson.Unmarshal(prop.Default.Raw, &def); err != nil {
+				return fmt.Errorf("the default of %s: %w", name, err)
+			}
+			x[name] = def
+		}
+		for name, v := range x {
+			if prop, found := s.Properties[name]; found {
+				if err := fill(v, &prop); err != nil {
+					return err
+				}
+			} else if s.AdditionalProperties != nil {
+				if err := fill(v, s.AdditionalProperties.Schema); err != nil {
+					return err
+				}
+			}
+		}
+	case []any:
+		if s.Items == nil {
+			return nil
+		}
+		for _, item := range x {
+			if err := fill(item, s.Items.Schema); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

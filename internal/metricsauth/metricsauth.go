@@ -1,0 +1,203 @@
+// Package metricsauth puts an HTTP endpoint (the manager's /metrics) behind
+// the cluster's own authentication and authorization: a caller presents a
+// bearer token, the API server says whose it is (TokenReview), and the API
+// server's authorizer says whether that user may use the verb on the path
+// (SubjectAccessReview, a non-resource URL: grant it with a ClusterRole rule
+// `nonResourceURLs: ["/metrics"], verbs: ["get"]`).
+//
+// Decisions are remembered for a short while so that a scraper costs the
+// API server two reviews per TTL, not two per scrape. Only a hash of the
+// token is kept.
+package metricsauth
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	authnclient "k8s.io/client-go/kubernetes/typed/authentication/v1"
+	authzclient "k8s.io/client-go/kubernetes/typed/authorization/v1"
+	"k8s.io/client-go/rest"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+)
+
+// Defaults of Guard.
+const (
+	// AllowTTL is how long an allowed caller is remembered.
+	AllowTTL = time.Minute
+	// DenyTTL is how long a refused token or user is remembered.
+	DenyTTL = 10 * time.Second
+	// ReviewTimeout bounds each review request to the API server.
+	ReviewTimeout = 10 * time.Second
+	// MaxRemembered bounds the remembered decisions, so that a flood of
+	// made-up tokens cannot grow the manager's memory.
+	MaxRemembered = 1024
+)
+
+// Guard authenticates and authorizes requests through the API server.
+type Guard struct {
+	tokens authnclient.TokenReviewInterface
+	access authzclient.SubjectAccessReviewInterface
+
+	// AllowTTL, DenyTTL, ReviewTimeout and MaxRemembered default to the
+	// package's constants.
+	AllowTTL, DenyTTL, ReviewTimeout time.Duration
+	MaxRemembered                    int
+
+	mu         sync.Mutex
+	remembered map[[sha256.Size]byte]decision
+	now        func() time.Time
+}
+
+// decision is the answer for one token, verb and path.
+type decision struct {
+	status int // http.StatusOK, StatusUnauthorized or StatusForbidden
+	user   string
+	until  time.Time
+}
+
+// New returns a Guard that asks the API server of cfg, through httpClient.
+func New(cfg *rest.Config, httpClient *http.Client) (*Guard, error) {
+	authn, err := authnclient.NewForConfigAndClient(cfg, httpClient)
+	if err != nil {
+		return nil, fmt.Errorf("authentication client: %w", err)
+	}
+	authz, err := authzclient.NewForConfigAndClient(cfg, httpClient)
+	if err != nil {
+		return nil, fmt.Errorf("authorization client: %w", err)
+	}
+	return &Guard{
+		tokens: authn.TokenReviews(), access: authz.SubjectAccessReviews(),
+		AllowTTL: AllowTTL, DenyTTL: DenyTTL, ReviewTimeout: ReviewTimeout, MaxRemembered: MaxRemembered,
+		remembered: map[[sha256.Size]byte]decision{}, now: time.Now,
+	}, nil
+}
+
+// FilterProvider is a controller-runtime metrics server FilterProvider.
+func FilterProvider(cfg *rest.Config, httpClient *http.Client) (metricsserver.Filter, error) {
+	g, err := New(cfg, httpClient)
+	if err != nil {
+		return nil, err
+	}
+	return g.Filter, nil
+}
+
+// Filter wraps next: it answers 401 without a valid bearer token, 403 when
+// the token's user may not use the method on the path, and 500 when the
+// API server cannot be asked.
+func (g *Guard) Filter(log logr.Logger, next http.Handler) (http.Handler, error) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, err := g.decide(r.Context(), bearerToken(r), strings.ToLower(r.Method), r.URL.Path)
+		switch {
+		case err != nil:
+			log.Error(err, "could not review a metrics request")
+			http.Error(w, "authentication or authorization failed", http.StatusInternalServerError)
+		case d.status == http.StatusUnauthorized:
+			http.Error(w, "Unauthorized", http.StatusUnauthorized)
+		case d.status == http.StatusForbidden:
+			log.V(4).Info("metrics request refused", "user", d.user, "path", r.URL.Path)
+			http.Error(w, fmt.Sprintf("user %q may not %s %s", d.user, r.Method, r.URL.Path), http.StatusForbidden)
+		default:
+			next.ServeHTTP(w, r)
+		}
+	}), nil
+}
+
+// decide returns the remembered decision for token, verb and path, or asks
+// the API server for one.
+func (g *Guard) decide(ctx context.Context, token, verb, path string) (decision, error) {
+	if token == "" {
+		return decision{status: http.StatusUnauthorized}, nil
+	}
+	key := sha256.Sum256([]byte(verb + "\x00" + path + "\x00" + token))
+	if d, ok := g.recall(key); ok {
+		return d, nil
+	}
+	d, err := g.review(ctx, token, verb, path)
+	if err != nil {
+		return decision{}, err
+	}
+	ttl := g.DenyTTL
+	if d.status == http.StatusOK {
+		ttl = g.AllowTTL
+	}
+	d.until = g.now().Add(ttl)
+	g.remember(key, d)
+	return d, nil
+}
+
+// review asks the API server who holds token and whether they may use verb
+// on path.
+func (g *Guard) review(ctx context.Context, token, verb, path string) (decision, error) {
+	ctx, cancel := context.WithTimeout(ctx, g.ReviewTimeout)
+	defer cancel()
+	tr, err := g.tokens.Create(ctx, &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
+	if err != nil {
+		return decision{}, fmt.Errorf("review the token: %w", err)
+	}
+	if !tr.Status.Authenticated {
+		return decision{status: http.StatusUnauthorized}, nil
+	}
+	u := tr.Status.User
+	extra := make(map[string]authorizationv1.ExtraValue, len(u.Extra))
+	for k, v := range u.Extra {
+		extra[k] = authorizationv1.ExtraValue(v)
+	}
+	sar, err := g.access.Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User: u.Username, UID: u.UID, Groups: u.Groups, Extra: extra,
+		NonResourceAttributes: &authorizationv1.NonResourceAttributes{Path: path, Verb: verb},
+	}}, metav1.CreateOptions{})
+	if err != nil {
+		return decision{}, fmt.Errorf("review the access of %s: %w", u.Username, err)
+	}
+	if !sar.Status.Allowed || sar.Status.Denied {
+		return decision{status: http.StatusForbidden, user: u.Username}, nil
+	}
+	return decision{status: http.StatusOK, user: u.Username}, nil
+}
+
+func (g *Guard) recall(key [sha256.Size]byte) (decision, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	d, ok := g.remembered[key]
+	if !ok || !g.now().Before(d.until) {
+		return decision{}, false
+	}
+	return d, true
+}
+
+// remember keeps d; when MaxRemembered decisions are kept, the expired
+// ones are dropped first, and if none has expired d is not kept.
+func (g *Guard) remember(key [sha256.Size]byte, d decision) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.remembered) >= g.MaxRemembered {
+		now := g.now()
+		for k, old := range g.remembered {
+			if !now.Before(old.until) {
+				delete(g.remembered, k)
+			}
+		}
+		if len(g.remembered) >= g.MaxRemembered {
+			return
+		}
+	}
+	g.remembered[key] = d
+}
+
+// bearerToken returns the token of an "Authorization: Bearer" header.
+func bearerToken(r *http.Request) string {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}

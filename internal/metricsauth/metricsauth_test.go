@@ -1,0 +1,135 @@
+package metricsauth_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/go-logr/logr"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/wharf-dev/wharf/internal/metricsauth"
+	"github.com/wharf-dev/wharf/internal/testenv"
+)
+
+// TestGuardAgainstAPIServer puts a handler behind the Guard and calls it as
+// a scraper would, with tokens of real ServiceAccounts of a real API
+// server whose RBAC decides.
+func TestGuardAgainstAPIServer(t *testing.T) {
+	env := testenv.Start(t)
+	ctx := context.Background()
+	cs := kubernetes.NewForConfigOrDie(env.Config)
+	reader := &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: "metrics-reader"},
+		Rules:      []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}},
+	}
+	if _, err := cs.RbacV1().ClusterRoles().Create(ctx, reader, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	scraper := serviceAccountToken(ctx, t, cs, "scraper", reader.Name)
+	stranger := serviceAccountToken(ctx, t, cs, "stranger", "")
+
+	counted, counter := testenv.Counting(env.Config)
+	httpClient, err := rest.HTTPClientFor(counted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filter, err := metricsauth.FilterProvider(counted, httpClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guarded, err := filter(logr.Discard(), http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "# HELP the metrics\n")
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(guarded)
+	t.Cleanup(srv.Close)
+
+	for _, tc := range []struct {
+		name, header, path string
+		want               int
+	}{
+		{"no token", "", "/metrics", http.StatusUnauthorized},
+		{"not a bearer token", "Basic " + scraper, "/metrics", http.StatusUnauthorized},
+		{"a made-up token", "Bearer not-a-token", "/metrics", http.StatusUnauthorized},
+		{"a user without the grant", "Bearer " + stranger, "/metrics", http.StatusForbidden},
+		{"the reader on another path", "Bearer " + scraper, "/debug/pprof/", http.StatusForbidden},
+		{"the reader", "Bearer " + scraper, "/metrics", http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := get(t, srv.URL+tc.path, tc.header)
+			if status != tc.want {
+				t.Fatalf("status %d, want %d: %s", status, tc.want, body)
+			}
+			if (status == http.StatusOK) != strings.Contains(body, "# HELP") {
+				t.Errorf("status %d with body %q", status, body)
+			}
+		})
+	}
+
+	t.Run("a scraper costs two reviews per TTL, not per scrape", func(t *testing.T) {
+		counter.Reset()
+		fresh := serviceAccountToken(ctx, t, cs, "scraper2", reader.Name)
+		for range 10 {
+			if status, body := get(t, srv.URL+"/metrics", "Bearer "+fresh); status != http.StatusOK {
+				t.Fatalf("status %d: %s", status, body)
+			}
+		}
+		if n := counter.Count(http.MethodPost); n != 2 {
+			t.Errorf("10 scrapes made %d review requests, want 2 (one TokenReview, one SubjectAccessReview):\n%s", n, counter.WritePaths())
+		}
+	})
+}
+
+// serviceAccountToken creates a ServiceAccount in default, bound to the
+// ClusterRole role unless it is empty, and returns a token for it.
+func serviceAccountToken(ctx context.Context, t *testing.T, cs kubernetes.Interface, name, role string) string {
+	t.Helper()
+	ns := metav1.NamespaceDefault
+	if _, err := cs.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if role != "" {
+		crb := &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: ns}},
+		}
+		if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.Status.Token
+}
+
+func get(t *testing.T, url, authorization string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
