@@ -33,8 +33,8 @@ func NewScheme() *runtime.Scheme {
 
 // CacheOptions bounds what the manager keeps in memory: svclb pods only,
 // wharf's own DaemonSets and Deployments only, and of the cluster-wide kinds
-// it must watch (Nodes, Services, EndpointSlices) only what it reads (see
-// slim.go).
+// it must watch (Nodes, Services, EndpointSlices, the metadata of ConfigMaps
+// and Secrets) only what it reads (see slim.go).
 func CacheOptions() cache.Options {
 	svclbPods, err := labels.NewRequirement(SvcNameLabel, selection.Exists, nil)
 	if err != nil {
@@ -49,6 +49,10 @@ func CacheOptions() cache.Options {
 			&corev1.Node{}:               {Transform: slimNode},
 			&corev1.Service{}:            {Transform: slimService},
 			&discoveryv1.EndpointSlice{}: {Transform: slimEndpointSlice},
+			// Only the metadata of ConfigMaps and Secrets is watched (their
+			// content is read from the API server when needed).
+			&corev1.ConfigMap{}: {Transform: slimWatchedMetadata},
+			&corev1.Secret{}:    {Transform: slimWatchedMetadata},
 		},
 	}
 }

@@ -1,6 +1,8 @@
 package controllers
 
 import (
+	"strings"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -21,7 +23,9 @@ const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 // deletion, the node it runs on (or, until it is scheduled, the node
 // affinity that names the node it is meant for), its containers' ports,
 // its Ready and PodScheduled conditions and its IPs. Env, images, volumes,
-// owner references, container statuses and managed fields are dropped.
+// owner references, container statuses, managed fields and the labels the
+// DaemonSet controller adds (controller-revision-hash,
+// pod-template-generation) are dropped.
 func slimPod(obj any) (any, error) {
 	pod, ok := obj.(*corev1.Pod)
 	if !ok {
@@ -32,7 +36,7 @@ func slimPod(obj any) (any, error) {
 		ObjectMeta: metav1.ObjectMeta{
 			Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID, ResourceVersion: pod.ResourceVersion,
 			Generation: pod.Generation, CreationTimestamp: pod.CreationTimestamp, DeletionTimestamp: pod.DeletionTimestamp,
-			Labels: pod.Labels,
+			Labels: svclbPodLabels(pod.Labels),
 		},
 		Spec:   corev1.PodSpec{NodeName: pod.Spec.NodeName},
 		Status: corev1.PodStatus{Phase: pod.Status.Phase, PodIP: pod.Status.PodIP, HostIP: pod.Status.HostIP},
@@ -49,6 +53,18 @@ func slimPod(obj any) (any, error) {
 		slim.Spec.Containers = append(slim.Spec.Containers, corev1.Container{Name: c.Name, Ports: c.Ports})
 	}
 	return slim, nil
+}
+
+// svclbPodLabels keeps the labels that tie a svclb pod to its DaemonSet
+// (app) and its Service (svccontroller.k3s.cattle.io/*).
+func svclbPodLabels(in map[string]string) map[string]string {
+	out := make(map[string]string, 3)
+	for k, v := range in {
+		if k == "app" || strings.HasPrefix(k, "svccontroller.k3s.cattle.io/") {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // slimDaemonSet keeps the metadata of a DaemonSet wharf applied: its
@@ -106,6 +122,24 @@ func slimService(obj any) (any, error) {
 		svc.Annotations = annotations
 	}
 	return svc, nil
+}
+
+// slimWatchedMetadata keeps of a ConfigMap's or Secret's metadata what its
+// watches use: identity, labels, owner references and deletion. The
+// annotations go: kubectl's last-applied copy of a ConfigMap or Secret holds
+// its whole data, which the manager must neither keep in memory nor hold
+// for every Secret of the cluster.
+func slimWatchedMetadata(obj any) (any, error) {
+	m, ok := obj.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return obj, nil
+	}
+	m.ObjectMeta = metav1.ObjectMeta{
+		Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
+		Generation: m.Generation, CreationTimestamp: m.CreationTimestamp, DeletionTimestamp: m.DeletionTimestamp,
+		Labels: m.Labels, OwnerReferences: m.OwnerReferences, Finalizers: m.Finalizers,
+	}
+	return m, nil
 }
 
 // slimNode drops a Node's managed fields and the lists of images and

@@ -12,7 +12,7 @@ import (
 
 func TestSlimPodKeepsWhatServiceLBReads(t *testing.T) {
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "svclb-web-abc", Namespace: "kube-system", Labels: map[string]string{SvcNameLabel: "web"},
+		ObjectMeta: metav1.ObjectMeta{Name: "svclb-web-abc", Namespace: "kube-system", Labels: map[string]string{SvcNameLabel: "web", "app": "svclb-web-1", "controller-revision-hash": "5d4f", "pod-template-generation": "1"},
 			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubelet"}}},
 		Spec: corev1.PodSpec{NodeName: "master01", Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{}}, Containers: []corev1.Container{{
 			Name: "lb-tcp-80", Image: "rancher/klipper-lb", Env: []corev1.EnvVar{{Name: "SRC_PORT", Value: "80"}},
@@ -33,6 +33,8 @@ func TestSlimPodKeepsWhatServiceLBReads(t *testing.T) {
 		t.Errorf("host ports lost: %+v", slim.Spec.Containers)
 	case len(slim.Status.Conditions) != 2:
 		t.Errorf("want Ready and PodScheduled only, got %+v", slim.Status.Conditions)
+	case len(slim.Labels) != 2 || slim.Labels["app"] != "svclb-web-1":
+		t.Errorf("want the app and Service labels only, got %v", slim.Labels)
 	case slim.Spec.Affinity != nil:
 		t.Errorf("a scheduled pod kept its node affinity")
 	case slim.Spec.Containers[0].Env != nil || slim.Spec.Containers[0].Image != "" || slim.Status.ContainerStatuses != nil || slim.ManagedFields != nil:
@@ -124,5 +126,26 @@ func TestSlimEndpointSliceKeepsNodesAndReadiness(t *testing.T) {
 	}
 	if ep.Addresses != nil || slim.Ports != nil || ep.TargetRef.UID != "" {
 		t.Errorf("kept what nothing reads: %+v", slim)
+	}
+}
+
+func TestSlimWatchedMetadataDropsTheData(t *testing.T) {
+	m := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{
+		Name: "authsecret", Namespace: "kube-system", UID: "u1", ResourceVersion: "7",
+		Labels:          map[string]string{"app": "traefik"},
+		OwnerReferences: []metav1.OwnerReference{{Kind: "ClusterNetworking", Name: "cluster", UID: "c1"}},
+		Annotations:     map[string]string{lastAppliedAnnotation: `{"stringData":{"users":"admin:$apr1$..."}}`},
+		ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: "kubectl"}},
+	}}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	out, _ := slimWatchedMetadata(m)
+	slim := out.(*metav1.PartialObjectMetadata)
+	switch {
+	case slim.Name != "authsecret" || slim.Namespace != "kube-system" || slim.ResourceVersion != "7" || slim.Kind != "Secret":
+		t.Errorf("identity lost: %+v", slim)
+	case slim.Labels["app"] != "traefik" || len(slim.OwnerReferences) != 1:
+		t.Errorf("labels or owner references lost (the owner watch needs them): %+v", slim)
+	case slim.Annotations != nil || slim.ManagedFields != nil:
+		t.Errorf("kept the last-applied data or managed fields: %+v", slim.ObjectMeta)
 	}
 }
