@@ -8,6 +8,9 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/wharf-dev/wharf/controllers/component"
+	"github.com/wharf-dev/wharf/internal/apply"
 )
 
 // The cache transforms below keep of each object what wharf reads and drop
@@ -81,7 +84,8 @@ func slimDaemonSet(obj any) (any, error) {
 }
 
 // slimManagedFields keeps the managed fields wharf's Applier reads: its own
-// entries whole, the other managers' entries without their field sets
+// entries (their field sets as digests, see apply.CompactFieldSets), the
+// other managers' entries without their field sets
 // (their time tells whether another manager wrote after wharf), and no
 // status entries of other managers.
 func slimManagedFields(obj any) (any, error) {
@@ -92,7 +96,7 @@ func slimManagedFields(obj any) (any, error) {
 	var keep []metav1.ManagedFieldsEntry
 	for _, mf := range o.GetManagedFields() {
 		switch {
-		case mf.Manager == "wharf":
+		case mf.Manager == component.FieldManager:
 			keep = append(keep, mf)
 		case mf.Subresource != "":
 		default:
@@ -101,6 +105,7 @@ func slimManagedFields(obj any) (any, error) {
 		}
 	}
 	o.SetManagedFields(keep)
+	apply.CompactFieldSets(o, component.FieldManager)
 	return o, nil
 }
 

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -69,7 +70,9 @@ func TestSlimDaemonSetKeepsMetadataOnly(t *testing.T) {
 	}
 	mf := slim.ManagedFields
 	if len(mf) != 2 || mf[0].FieldsV1 == nil || mf[1].Manager != "kubectl-edit" || mf[1].FieldsV1 != nil {
-		t.Errorf("managed fields = %+v, want wharf's whole and kubectl-edit's without fields", mf)
+		t.Errorf("managed fields = %+v, want wharf's with its field set's digest and kubectl-edit's without fields", mf)
+	} else if raw := string(mf[0].FieldsV1.Raw); !strings.HasPrefix(raw, "sha256:") {
+		t.Errorf("wharf's field set is kept whole (%q), not as its digest", raw)
 	}
 }
 

@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -163,7 +164,9 @@ func (a *Applier) remember(key, desired string, live metav1.Object) {
 	a.memo[key] = applied{uid: live.GetUID(), desired: desired, owned: ownedFields(live, a.fieldManager)}
 }
 
-// ownedFields hashes the fields manager owns through Apply operations.
+// ownedFields hashes the fields manager owns through Apply operations. A
+// field set CompactFieldSets replaced by its digest hashes the same as the
+// field set itself.
 func ownedFields(obj metav1.Object, manager string) string {
 	h := sha256.New()
 	for _, mf := range obj.GetManagedFields() {
@@ -172,9 +175,34 @@ func ownedFields(obj metav1.Object, manager string) string {
 		}
 		h.Write([]byte(mf.APIVersion))
 		h.Write([]byte(mf.Subresource))
-		h.Write(mf.FieldsV1.Raw)
+		h.Write(fieldSetDigest(mf.FieldsV1.Raw))
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// fieldSetDigestPrefix starts a field set CompactFieldSets replaced; a real
+// field set is a JSON object and starts with "{".
+const fieldSetDigestPrefix = "sha256:"
+
+func fieldSetDigest(raw []byte) []byte {
+	if bytes.HasPrefix(raw, []byte(fieldSetDigestPrefix)) {
+		return raw
+	}
+	sum := sha256.Sum256(raw)
+	return []byte(fieldSetDigestPrefix + hex.EncodeToString(sum[:]))
+}
+
+// CompactFieldSets replaces the field sets of manager's Apply entries in
+// obj's managed fields by their digests: all the Applier reads of them. A
+// cache transform uses it for objects the Applier checks from a cache,
+// whose field sets are often the largest part of what is cached.
+func CompactFieldSets(obj metav1.Object, manager string) {
+	mfs := obj.GetManagedFields()
+	for i := range mfs {
+		if mfs[i].Manager == manager && mfs[i].Operation == metav1.ManagedFieldsOperationApply && mfs[i].FieldsV1 != nil {
+			mfs[i].FieldsV1 = &metav1.FieldsV1{Raw: fieldSetDigest(mfs[i].FieldsV1.Raw)}
+		}
+	}
 }
 
 // Hash returns a stable digest of an object's content.
