@@ -73,14 +73,17 @@ func svclbPodLabels(in map[string]string) map[string]string {
 // slimDaemonSet keeps the metadata of a DaemonSet wharf applied: its
 // Applier decides from the applied-hash annotation and the managed fields
 // whether the DaemonSet still holds what it applied, and ServiceLB finds a
-// Service's DaemonSets by label. The spec and status are never read.
+// Service's DaemonSets by label. ServiceLB watches DaemonSets as metadata
+// only; a typed DaemonSet, should anything read one, loses its spec and
+// status, which nothing reads.
 func slimDaemonSet(obj any) (any, error) {
-	ds, ok := obj.(*appsv1.DaemonSet)
-	if !ok {
-		return obj, nil
+	switch ds := obj.(type) {
+	case *metav1.PartialObjectMetadata:
+		return slimManagedFields(ds)
+	case *appsv1.DaemonSet:
+		return slimManagedFields(&appsv1.DaemonSet{TypeMeta: ds.TypeMeta, ObjectMeta: ds.ObjectMeta})
 	}
-	slim := &appsv1.DaemonSet{TypeMeta: ds.TypeMeta, ObjectMeta: ds.ObjectMeta}
-	return slimManagedFields(slim)
+	return obj, nil
 }
 
 // slimManagedFields keeps the managed fields wharf's Applier reads: its own

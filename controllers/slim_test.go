@@ -74,6 +74,14 @@ func TestSlimDaemonSetKeepsMetadataOnly(t *testing.T) {
 	} else if raw := string(mf[0].FieldsV1.Raw); !strings.HasPrefix(raw, "sha256:") {
 		t.Errorf("wharf's field set is kept whole (%q), not as its digest", raw)
 	}
+
+	// ServiceLB watches DaemonSets as metadata: the same rules apply.
+	m := &metav1.PartialObjectMetadata{ObjectMeta: *ds.ObjectMeta.DeepCopy()}
+	out, _ = slimDaemonSet(m)
+	mf = out.(*metav1.PartialObjectMetadata).ManagedFields
+	if len(mf) != 2 || !strings.HasPrefix(string(mf[0].FieldsV1.Raw), "sha256:") || mf[1].FieldsV1 != nil {
+		t.Errorf("metadata-only DaemonSet: managed fields = %+v", mf)
+	}
 }
 
 func TestSlimServiceDropsLastApplied(t *testing.T) {

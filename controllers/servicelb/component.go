@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -158,7 +157,7 @@ func (c *Component) Disable(ctx context.Context, _ *v1alpha1.ClusterNetworking, 
 
 // daemonSetsLeft counts the svclb DaemonSets in the cache.
 func (c *Component) daemonSetsLeft(ctx context.Context) (int, error) {
-	list := &appsv1.DaemonSetList{}
+	list := daemonSetMetadataList()
 	if err := c.deps.Client.List(ctx, list, client.MatchingLabels{
 		apply.ManagedByLabel: apply.ManagedByValue, apply.ComponentLabel: ComponentName,
 	}); err != nil {

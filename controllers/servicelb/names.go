@@ -3,7 +3,9 @@ package servicelb
 import (
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -32,6 +34,21 @@ func serviceKeyOf(labels map[string]string) (types.NamespacedName, bool) {
 		return types.NamespacedName{}, false
 	}
 	return types.NamespacedName{Namespace: ns, Name: name}, true
+}
+
+// daemonSetMetadata returns an empty svclb DaemonSet to read into: the
+// manager caches only the metadata of DaemonSets (see controllers/slim.go).
+func daemonSetMetadata() *metav1.PartialObjectMetadata {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(appsv1.SchemeGroupVersion.WithKind("DaemonSet"))
+	return m
+}
+
+// daemonSetMetadataList returns an empty list of svclb DaemonSets' metadata.
+func daemonSetMetadataList() *metav1.PartialObjectMetadataList {
+	l := &metav1.PartialObjectMetadataList{}
+	l.SetGroupVersionKind(appsv1.SchemeGroupVersion.WithKind("DaemonSetList"))
+	return l
 }
 
 // serviceLabels are the labels that tie a svclb object to its Service.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -64,7 +63,7 @@ func (r *Reconciler) release(ctx context.Context, svc *corev1.Service) error {
 // deleteDaemonSets deletes the svclb DaemonSets of the Service key, except
 // keep, and says how many it deleted. svc, when known, gets an Event.
 func (r *Reconciler) deleteDaemonSets(ctx context.Context, key types.NamespacedName, svc *corev1.Service, keep types.NamespacedName) (int, error) {
-	list := &appsv1.DaemonSetList{}
+	list := daemonSetMetadataList()
 	if err := r.Client.List(ctx, list, client.MatchingFields{ServiceKeyIndex: key.Namespace + "/" + key.Name}); err != nil {
 		return 0, fmt.Errorf("list svclb daemonsets of %s: %w", key, err)
 	}
@@ -81,7 +80,6 @@ func (r *Reconciler) deleteDaemonSets(ctx context.Context, key types.NamespacedN
 		if err != nil {
 			return deleted, fmt.Errorf("delete daemonset %s/%s: %w", ds.Namespace, ds.Name, err)
 		}
-		ds.SetGroupVersionKind(appsv1.SchemeGroupVersion.WithKind("DaemonSet"))
 		r.Applier.Forget(ds)
 		deleted++
 		if svc != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -129,7 +128,7 @@ func (r *Reconciler) publish(ctx context.Context, svc *corev1.Service, obs obser
 // applyDaemonSet applies ds, owned by the ClusterNetworking, unless the
 // cached DaemonSet shows nothing changed since wharf last applied it.
 func (r *Reconciler) applyDaemonSet(ctx context.Context, svc *corev1.Service, ds desiredDaemonSet, cfg settings, facts Facts) error {
-	live := &appsv1.DaemonSet{}
+	live := daemonSetMetadata()
 	switch err := r.Client.Get(ctx, ds.key, live); {
 	case err == nil && r.Applier.UnchangedDigest(ds.applierKey, ds.hash, live):
 		return nil

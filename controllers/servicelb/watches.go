@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -47,7 +48,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}
 		return nil
 	}
-	for _, obj := range []client.Object{&corev1.Pod{}, &appsv1.DaemonSet{}} {
+	for _, obj := range []client.Object{&corev1.Pod{}, daemonSetMetadata()} {
 		if err := mgr.GetFieldIndexer().IndexField(context.Background(), obj, ServiceKeyIndex, byService); err != nil {
 			return err
 		}
@@ -55,7 +56,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(ControllerName).
 		For(&corev1.Service{}, builder.WithPredicates(serviceRelevant())).
-		Watches(&appsv1.DaemonSet{}, r.daemonSetHandler()).
+		Watches(daemonSetMetadata(), r.daemonSetHandler(), builder.OnlyMetadata).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(byServiceLabels)).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.allServices), builder.WithPredicates(r.nodes.invalidate(), nodeChanged())).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.localService)).
@@ -113,7 +114,7 @@ func (r *Reconciler) everything(ctx context.Context, obj client.Object) []reconc
 	for _, req := range r.allServices(ctx, obj) {
 		keys[req.NamespacedName] = true
 	}
-	list := &appsv1.DaemonSetList{}
+	list := daemonSetMetadataList()
 	if err := r.Client.List(ctx, list, client.HasLabels{SvcNameLabel, SvcNamespaceLabel}); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "list svclb daemonsets")
 	}
@@ -189,7 +190,7 @@ func (r *Reconciler) daemonSetHandler() handler.EventHandler {
 			enqueue(e.ObjectNew, q)
 		},
 		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			if ds, ok := e.Object.(*appsv1.DaemonSet); ok {
+			if ds, ok := e.Object.(*metav1.PartialObjectMetadata); ok {
 				ds = ds.DeepCopy()
 				ds.SetGroupVersionKind(appsv1.SchemeGroupVersion.WithKind("DaemonSet"))
 				r.Applier.Forget(ds)
