@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/wharf-dev/wharf/controllers"
+	"github.com/wharf-dev/wharf/internal/lazylog"
 	"github.com/wharf-dev/wharf/internal/memlimit"
 )
 
@@ -75,7 +76,8 @@ func runManager(args []string) error {
 		}
 		return err
 	}
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&f.zap)))
+	// Values are encoded only for lines written (see internal/lazylog).
+	ctrl.SetLogger(lazylog.Wrap(zap.New(zap.UseFlagOptions(&f.zap))))
 	log := ctrl.Log.WithName("setup")
 	mem, err := memlimit.Apply(gcPercent, "/sys/fs/cgroup")
 	if err != nil {

@@ -98,22 +98,25 @@ type settings struct {
 }
 
 // settings reads the ClusterNetworking. Without one (or while it is being
-// deleted) ServiceLB counts as disabled.
+// deleted) ServiceLB counts as disabled. Every reconcile needs it, so it is
+// read from the cache without a copy of the whole resource (its status
+// holds the inventory); only the serviceLB section is copied.
 func (r *Reconciler) settings(ctx context.Context) (settings, error) {
-	cn := &v1alpha1.ClusterNetworking{}
-	err := r.Client.Get(ctx, client.ObjectKey{Name: v1alpha1.SingletonName}, cn)
-	switch {
-	case apierrors.IsNotFound(err):
-		return settings{}, nil
-	case err != nil:
+	list := &v1alpha1.ClusterNetworkingList{}
+	if err := r.Client.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
 		return settings{}, fmt.Errorf("read clusternetworking %s: %w", v1alpha1.SingletonName, err)
-	case !cn.DeletionTimestamp.IsZero():
-		return settings{}, nil
 	}
-	return settings{
-		enabled:    cn.Spec.ServiceLB.IsEnabled(),
-		spec:       cn.Spec.ServiceLB,
-		owner:      &apply.Owner{GVK: v1alpha1.GroupVersion.WithKind("ClusterNetworking"), Name: cn.Name, UID: cn.UID},
-		generation: cn.Generation,
-	}, nil
+	for i := range list.Items {
+		cn := &list.Items[i]
+		if cn.Name != v1alpha1.SingletonName || !cn.DeletionTimestamp.IsZero() {
+			continue
+		}
+		return settings{
+			enabled:    cn.Spec.ServiceLB.IsEnabled(),
+			spec:       *cn.Spec.ServiceLB.DeepCopy(),
+			owner:      &apply.Owner{GVK: v1alpha1.GroupVersion.WithKind("ClusterNetworking"), Name: cn.Name, UID: cn.UID},
+			generation: cn.Generation,
+		}, nil
+	}
+	return settings{}, nil
 }
