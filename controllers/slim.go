@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/wharf-dev/wharf/controllers/component"
+	"github.com/wharf-dev/wharf/controllers/servicelb"
 	"github.com/wharf-dev/wharf/internal/apply"
 )
 
@@ -63,7 +64,7 @@ func slimPod(obj any) (any, error) {
 func svclbPodLabels(in map[string]string) map[string]string {
 	out := make(map[string]string, 3)
 	for k, v := range in {
-		if k == "app" || strings.HasPrefix(k, "svccontroller.k3s.cattle.io/") {
+		if k == servicelb.AppLabel || strings.HasPrefix(k, "svccontroller.k3s.cattle.io/") {
 			out[k] = v
 		}
 	}
