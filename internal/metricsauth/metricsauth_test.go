@@ -9,8 +9,6 @@ import (
 	"testing"
 
 	"github.com/go-logr/logr"
-	authenticationv1 "k8s.io/api/authentication/v1"
-	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -34,8 +32,8 @@ func TestGuardAgainstAPIServer(t *testing.T) {
 	if _, err := cs.RbacV1().ClusterRoles().Create(ctx, reader, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	scraper := serviceAccountToken(ctx, t, cs, "scraper", reader.Name)
-	stranger := serviceAccountToken(ctx, t, cs, "stranger", "")
+	scraper := testenv.ServiceAccountToken(ctx, t, cs, "scraper", reader.Name)
+	stranger := testenv.ServiceAccountToken(ctx, t, cs, "stranger", "")
 
 	counted, counter := testenv.Counting(env.Config)
 	httpClient, err := rest.HTTPClientFor(counted)
@@ -79,7 +77,7 @@ func TestGuardAgainstAPIServer(t *testing.T) {
 
 	t.Run("a scraper costs two reviews per TTL, not per scrape", func(t *testing.T) {
 		counter.Reset()
-		fresh := serviceAccountToken(ctx, t, cs, "scraper2", reader.Name)
+		fresh := testenv.ServiceAccountToken(ctx, t, cs, "scraper2", reader.Name)
 		for range 10 {
 			if status, body := get(t, srv.URL+"/metrics", "Bearer "+fresh); status != http.StatusOK {
 				t.Fatalf("status %d: %s", status, body)
@@ -89,31 +87,6 @@ func TestGuardAgainstAPIServer(t *testing.T) {
 			t.Errorf("10 scrapes made %d review requests, want 2 (one TokenReview, one SubjectAccessReview):\n%s", n, counter.WritePaths())
 		}
 	})
-}
-
-// serviceAccountToken creates a ServiceAccount in default, bound to the
-// ClusterRole role unless it is empty, and returns a token for it.
-func serviceAccountToken(ctx context.Context, t *testing.T, cs kubernetes.Interface, name, role string) string {
-	t.Helper()
-	ns := metav1.NamespaceDefault
-	if _, err := cs.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if role != "" {
-		crb := &rbacv1.ClusterRoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
-			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: ns}},
-		}
-		if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tok, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok.Status.Token
 }
 
 func get(t *testing.T, url, authorization string) (int, string) {

@@ -12,7 +12,6 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/controllers"
+	"github.com/wharf-dev/wharf/internal/testenv"
 	"github.com/wharf-dev/wharf/test/cluster"
 )
 
@@ -149,8 +149,8 @@ func TestInstallOnCluster(t *testing.T) {
 
 	t.Run("metrics for a reader of wharf-metrics-reader only", func(t *testing.T) {
 		url := fmt.Sprintf("https://127.0.0.1:%d/metrics", metricsPort)
-		reader := scraperToken(ctx, t, admin, "scraper", true)
-		stranger := scraperToken(ctx, t, admin, "stranger", false)
+		reader := testenv.ServiceAccountToken(ctx, t, admin, "scraper", "wharf-metrics-reader")
+		stranger := testenv.ServiceAccountToken(ctx, t, admin, "stranger", "")
 		poll(ctx, t, 30*time.Second, func() error { return getMetrics(url, reader, http.StatusOK) })
 		if err := getMetrics(url, stranger, http.StatusForbidden); err != nil {
 			t.Error(err)
@@ -291,31 +291,6 @@ func createLoadBalancer(ctx context.Context, t *testing.T, cs kubernetes.Interfa
 	if _, err := cs.CoreV1().Services(svc.Namespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create Service web: %v", err)
 	}
-}
-
-// scraperToken creates a ServiceAccount, bound to wharf-metrics-reader if
-// bind, and returns a token for it.
-func scraperToken(ctx context.Context, t *testing.T, cs kubernetes.Interface, name string, bind bool) string {
-	t.Helper()
-	ns := metav1.NamespaceDefault
-	if _, err := cs.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if bind {
-		crb := &rbacv1.ClusterRoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: "wharf-metrics-" + name},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "wharf-metrics-reader"},
-			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: ns}},
-		}
-		if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tok, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok.Status.Token
 }
 
 // getMetrics GETs the metrics endpoint (its certificate is self-signed)
