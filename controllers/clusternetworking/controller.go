@@ -20,7 +20,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
@@ -40,6 +39,9 @@ type Reconciler struct {
 	Client     client.Client
 	Applier    *apply.Applier
 	Components []component.Component
+
+	// watches is set by SetupWithManager.
+	watches *appliedWatches
 }
 
 // +kubebuilder:rbac:groups=networking.wharf.dev,resources=clusternetworkings,verbs=get;list;watch
@@ -135,6 +137,10 @@ func (r *Reconciler) disable(ctx context.Context, cn *v1alpha1.ClusterNetworking
 		s.fail(c, "PruneFailed", err)
 		return err
 	}
+	if err := r.watches.forget(ctx, c.Name()); err != nil {
+		s.fail(c, "CleanupFailed", err)
+		return err
+	}
 	s.setHealth(c, component.Health{Ready: true, Reason: v1alpha1.ReasonDisabled, Message: c.Name() + " is disabled"})
 	return nil
 }
@@ -150,6 +156,9 @@ func (r *Reconciler) applyAll(ctx context.Context, cn *v1alpha1.ClusterNetworkin
 			return entries, err
 		}
 		entries = append(entries, apply.Entry(c.Name(), obj))
+		if !keepWithoutOwner(obj) {
+			r.watches.ensure(ctx, obj.GroupVersionKind(), c.Name())
+		}
 	}
 	return entries, nil
 }
@@ -194,15 +203,27 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{})
 	for _, gvk := range ownedMetadataKinds {
-		b = b.Watches(metadataOf(gvk), handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(),
-			&v1alpha1.ClusterNetworking{}, handler.OnlyControllerOwner()), builder.OnlyMetadata)
+		b = b.Watches(metadataOf(gvk), ownerHandler(mgr), builder.OnlyMetadata)
 	}
 	for _, c := range r.Components {
 		if w, ok := c.(component.Watcher); ok {
 			b = w.SetupWatches(b)
 		}
 	}
-	return b.Complete(r)
+	ctl, err := b.Build(r)
+	if err != nil {
+		return err
+	}
+	static := map[schema.GroupVersionKind]bool{
+		appsv1.SchemeGroupVersion.WithKind("Deployment"): true,
+		corev1.SchemeGroupVersion.WithKind("Service"):    true,
+	}
+	for _, gvk := range ownedMetadataKinds {
+		static[gvk] = true
+	}
+	r.watches = &appliedWatches{controller: ctl, cache: mgr.GetCache(), owner: ownerHandler(mgr),
+		static: static, dynamic: map[schema.GroupVersionKind]string{}}
+	return nil
 }
 
 // ownedMetadataKinds are the kinds wharf applies whose content it does not

@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -60,6 +61,7 @@ func TestTraefikOnAPIServer(t *testing.T) {
 	mustCreate(t, c, cn)
 
 	t.Run("seeds dashboard", func(t *testing.T) { checkSeedsDashboard(t, c) })
+	t.Run("dashboard objects come back at once", func(t *testing.T) { checkDashboardDrift(t, c) })
 	t.Run("values change only the Deployment", func(t *testing.T) { checkValuesChange(t, c) })
 	t.Run("bad values keep the Deployment", func(t *testing.T) { checkBadValues(t, c) })
 	t.Run("valuesFrom", func(t *testing.T) { checkValuesFrom(t, c) })
@@ -108,6 +110,42 @@ func checkSeedsDashboard(t *testing.T, c client.Client) {
 	if cond := meta.FindStatusCondition(cn.Status.Conditions, v1alpha1.ConditionTraefikReady); cond == nil || cond.Status != metav1.ConditionFalse {
 		t.Errorf("TraefikReady = %+v, want False while no pod runs", cond)
 	}
+}
+
+// checkDashboardDrift deletes the dashboard's IngressRoute and edits its
+// Middleware by hand: wharf watches the kinds it applies once their CRDs
+// exist, so both are back within seconds, long before the 30 s requeue of
+// a component that is not ready yet.
+func checkDashboardDrift(t *testing.T, c client.Client) {
+	ctx := context.Background()
+	route := &unstructured.Unstructured{}
+	route.SetGroupVersionKind(ingressRouteGVK)
+	route.SetNamespace(ns)
+	route.SetName(traefik.DashboardRouteName)
+	if err := c.Delete(ctx, route); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, func() error { return objectExists(c, ingressRouteGVK, ns, traefik.DashboardRouteName) })
+
+	mw := &unstructured.Unstructured{}
+	mw.SetGroupVersionKind(middlewareGVK)
+	mw.SetNamespace(ns)
+	mw.SetName(traefik.DashboardMiddlewareName)
+	patch := []byte(`{"spec":{"basicAuth":{"secret":"someone-elses"}}}`)
+	if err := c.Patch(ctx, mw, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, func() error {
+		got := &unstructured.Unstructured{}
+		got.SetGroupVersionKind(middlewareGVK)
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: traefik.DashboardMiddlewareName}, got); err != nil {
+			return err
+		}
+		if s, _, _ := unstructured.NestedString(got.Object, "spec", "basicAuth", "secret"); s != "authsecret" {
+			return fmt.Errorf("the Middleware reads Secret %q, want authsecret", s)
+		}
+		return nil
+	})
 }
 
 // checkCRDs checks that n traefik.io CRDs are established, labelled by
