@@ -50,8 +50,8 @@ func (w *appliedWatches) ensure(ctx context.Context, gvk schema.GroupVersionKind
 	}
 	src := source.Kind[client.Object](w.cache, metadataOf(gvk), w.owner)
 	if err := w.controller.Watch(src); err != nil {
-		// Not fatal: the next reconcile tries again, and until then a hand
-		// edit is reverted on the next reconcile.
+		// Not fatal: the next apply of the kind tries again; until then a
+		// hand edit waits for the next reconcile to be reverted.
 		ctrl.LoggerFrom(ctx).Error(err, "could not watch an applied kind", "kind", gvk.String())
 		return
 	}

@@ -6,11 +6,11 @@ package defaults
 
 import (
 	"fmt"
-	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sync"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
