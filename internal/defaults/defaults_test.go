@@ -27,14 +27,14 @@ coredns:
 traefik:
   dashboard: {enabled: true, host: traefik.example.com, entryPoints: [web], basicAuth: {secretName: authsecret}}
 serviceLB: {}`,
-		"components off": `{coredns: {enabled: false}, traefik: {enabled: false}, serviceLB: {enabled: false}}`,
+		"components off":               `{coredns: {enabled: false}, traefik: {enabled: false}, serviceLB: {enabled: false}}`,
 		"generated dashboard password": `{traefik: {namespace: ingress, dashboard: {enabled: true, host: t.example.com, basicAuth: {}}}}`,
 		"chart and values": `
 traefik:
   chart: {repository: https://traefik.github.io/charts, name: traefik, version: 39.0.0}
   values: {deployment: {replicas: 2}}
   valuesFrom: [{kind: ConfigMap, name: extra, key: values.yaml}]`,
-		"serviceLB pools": `{serviceLB: {namespace: svclb, nodeSelector: {matchLabels: {pool: edge}}, tolerations: [{operator: Exists}]}}`,
+		"serviceLB pools":                `{serviceLB: {namespace: svclb, nodeSelector: {matchLabels: {pool: edge}}, tolerations: [{operator: Exists}]}}`,
 		"coredns nodeHosts and upstream": `{coredns: {nodeHosts: false, upstreams: [1.1.1.1, 8.8.8.8], cache: {successTTL: 10}, snippets: {serverBlock: log}}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
