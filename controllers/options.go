@@ -13,12 +13,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
+	"github.com/wharf-dev/wharf/controllers/servicelb"
 	"github.com/wharf-dev/wharf/internal/apply"
 )
-
-// SvcNameLabel marks svclb DaemonSets and pods with the name of the Service
-// they serve; the manager caches only pods that carry it.
-const SvcNameLabel = "svccontroller.k3s.cattle.io/svcname"
 
 // NewScheme returns a scheme with every type the manager reads or writes.
 func NewScheme() *runtime.Scheme {
@@ -36,23 +33,23 @@ func NewScheme() *runtime.Scheme {
 // it must watch (Nodes, Services, EndpointSlices, the metadata of ConfigMaps
 // and Secrets) only what it reads (see slim.go).
 func CacheOptions() cache.Options {
-	svclbPods, err := labels.NewRequirement(SvcNameLabel, selection.Exists, nil)
+	svclbPods, err := labels.NewRequirement(servicelb.SvcNameLabel, selection.Exists, nil)
 	if err != nil {
 		panic(err)
 	}
 	managed := labels.SelectorFromSet(labels.Set{apply.ManagedByLabel: apply.ManagedByValue})
 	return cache.Options{
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Pod{}:                {Label: labels.NewSelector().Add(*svclbPods), Transform: slimPod},
+			&corev1.Pod{}:                {Label: labels.NewSelector().Add(*svclbPods), Transform: transform(slimPod)},
 			&appsv1.DaemonSet{}:          {Label: managed, Transform: slimDaemonSet},
 			&appsv1.Deployment{}:         {Label: managed},
-			&corev1.Node{}:               {Transform: slimNode},
-			&corev1.Service{}:            {Transform: slimService},
-			&discoveryv1.EndpointSlice{}: {Transform: slimEndpointSlice},
+			&corev1.Node{}:               {Transform: transform(slimNode)},
+			&corev1.Service{}:            {Transform: transform(slimService)},
+			&discoveryv1.EndpointSlice{}: {Transform: transform(slimEndpointSlice)},
 			// Only the metadata of ConfigMaps and Secrets is watched (their
 			// content is read from the API server when needed).
-			&corev1.ConfigMap{}: {Transform: slimWatchedMetadata},
-			&corev1.Secret{}:    {Transform: slimWatchedMetadata},
+			&corev1.ConfigMap{}: {Transform: transform(slimWatchedMetadata)},
+			&corev1.Secret{}:    {Transform: transform(slimWatchedMetadata)},
 		},
 	}
 }

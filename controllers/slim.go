@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/wharf-dev/wharf/controllers/component"
@@ -19,6 +20,28 @@ import (
 // cached copies are most of the manager's memory. A reader that needs a
 // dropped field must add it here, and slim_test.go lists what is kept.
 
+// transform makes slim a cache transform: objects of another type pass
+// unchanged.
+func transform[T any](slim func(T) T) toolscache.TransformFunc {
+	return func(obj any) (any, error) {
+		if t, ok := obj.(T); ok {
+			return slim(t), nil
+		}
+		return obj, nil
+	}
+}
+
+// keptMeta is the metadata every slimmed object keeps: identity, version,
+// deletion, labels and owner references. Annotations, finalizers and
+// managed fields go unless a transform adds them back.
+func keptMeta(m *metav1.ObjectMeta) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
+		Generation: m.Generation, CreationTimestamp: m.CreationTimestamp, DeletionTimestamp: m.DeletionTimestamp,
+		Labels: m.Labels, OwnerReferences: m.OwnerReferences,
+	}
+}
+
 // lastAppliedAnnotation is kubectl's copy of the whole object as applied,
 // often the largest part of a Service.
 const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
@@ -30,21 +53,15 @@ const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 // owner references, container statuses, managed fields and the labels the
 // DaemonSet controller adds (controller-revision-hash,
 // pod-template-generation) are dropped.
-func slimPod(obj any) (any, error) {
-	pod, ok := obj.(*corev1.Pod)
-	if !ok {
-		return obj, nil
-	}
+func slimPod(pod *corev1.Pod) *corev1.Pod {
 	slim := &corev1.Pod{
-		TypeMeta: pod.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{
-			Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID, ResourceVersion: pod.ResourceVersion,
-			Generation: pod.Generation, CreationTimestamp: pod.CreationTimestamp, DeletionTimestamp: pod.DeletionTimestamp,
-			Labels: svclbPodLabels(pod.Labels),
-		},
-		Spec:   corev1.PodSpec{NodeName: pod.Spec.NodeName},
-		Status: corev1.PodStatus{Phase: pod.Status.Phase, PodIP: pod.Status.PodIP, HostIP: pod.Status.HostIP},
+		TypeMeta:   pod.TypeMeta,
+		ObjectMeta: keptMeta(&pod.ObjectMeta),
+		Spec:       corev1.PodSpec{NodeName: pod.Spec.NodeName},
+		Status:     corev1.PodStatus{Phase: pod.Status.Phase, PodIP: pod.Status.PodIP, HostIP: pod.Status.HostIP},
 	}
+	slim.Labels = svclbPodLabels(pod.Labels)
+	slim.OwnerReferences = nil
 	if pod.Spec.NodeName == "" {
 		slim.Spec.Affinity = pod.Spec.Affinity
 	}
@@ -56,7 +73,7 @@ func slimPod(obj any) (any, error) {
 	for _, c := range pod.Spec.Containers {
 		slim.Spec.Containers = append(slim.Spec.Containers, corev1.Container{Name: c.Name, Ports: c.Ports})
 	}
-	return slim, nil
+	return slim
 }
 
 // svclbPodLabels keeps the labels that tie a svclb pod to its DaemonSet
@@ -80,9 +97,9 @@ func svclbPodLabels(in map[string]string) map[string]string {
 func slimDaemonSet(obj any) (any, error) {
 	switch ds := obj.(type) {
 	case *metav1.PartialObjectMetadata:
-		return slimManagedFields(ds)
+		return slimManagedFields(ds), nil
 	case *appsv1.DaemonSet:
-		return slimManagedFields(&appsv1.DaemonSet{TypeMeta: ds.TypeMeta, ObjectMeta: ds.ObjectMeta})
+		return slimManagedFields(&appsv1.DaemonSet{TypeMeta: ds.TypeMeta, ObjectMeta: ds.ObjectMeta}), nil
 	}
 	return obj, nil
 }
@@ -92,11 +109,7 @@ func slimDaemonSet(obj any) (any, error) {
 // other managers' entries without their field sets
 // (their time tells whether another manager wrote after wharf), and no
 // status entries of other managers.
-func slimManagedFields(obj any) (any, error) {
-	o, ok := obj.(client.Object)
-	if !ok {
-		return obj, nil
-	}
+func slimManagedFields(o client.Object) client.Object {
 	var keep []metav1.ManagedFieldsEntry
 	for _, mf := range o.GetManagedFields() {
 		switch {
@@ -110,16 +123,12 @@ func slimManagedFields(obj any) (any, error) {
 	}
 	o.SetManagedFields(keep)
 	apply.CompactFieldSets(o, component.FieldManager)
-	return o, nil
+	return o
 }
 
 // slimService drops a Service's managed fields and kubectl's
 // last-applied copy of it.
-func slimService(obj any) (any, error) {
-	svc, ok := obj.(*corev1.Service)
-	if !ok {
-		return obj, nil
-	}
+func slimService(svc *corev1.Service) *corev1.Service {
 	svc.ManagedFields = nil
 	if _, ok := svc.Annotations[lastAppliedAnnotation]; ok {
 		annotations := make(map[string]string, len(svc.Annotations)-1)
@@ -130,7 +139,7 @@ func slimService(obj any) (any, error) {
 		}
 		svc.Annotations = annotations
 	}
-	return svc, nil
+	return svc
 }
 
 // slimWatchedMetadata keeps of a ConfigMap's or Secret's metadata what its
@@ -138,50 +147,28 @@ func slimService(obj any) (any, error) {
 // annotations go: kubectl's last-applied copy of a ConfigMap or Secret holds
 // its whole data, which the manager must neither keep in memory nor hold
 // for every Secret of the cluster.
-func slimWatchedMetadata(obj any) (any, error) {
-	m, ok := obj.(*metav1.PartialObjectMetadata)
-	if !ok {
-		return obj, nil
-	}
-	m.ObjectMeta = metav1.ObjectMeta{
-		Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
-		Generation: m.Generation, CreationTimestamp: m.CreationTimestamp, DeletionTimestamp: m.DeletionTimestamp,
-		Labels: m.Labels, OwnerReferences: m.OwnerReferences, Finalizers: m.Finalizers,
-	}
-	return m, nil
+func slimWatchedMetadata(m *metav1.PartialObjectMetadata) *metav1.PartialObjectMetadata {
+	finalizers := m.Finalizers
+	m.ObjectMeta = keptMeta(&m.ObjectMeta)
+	m.Finalizers = finalizers
+	return m
 }
 
 // slimNode drops a Node's managed fields and the lists of images and
 // volumes its kubelet reports, which wharf never reads.
-func slimNode(obj any) (any, error) {
-	node, ok := obj.(*corev1.Node)
-	if !ok {
-		return obj, nil
-	}
+func slimNode(node *corev1.Node) *corev1.Node {
 	node.ManagedFields = nil
 	node.Status.Images = nil
 	node.Status.VolumesInUse = nil
 	node.Status.VolumesAttached = nil
-	return node, nil
+	return node
 }
 
 // slimEndpointSlice keeps what ServiceLB reads of an EndpointSlice for
 // Services with externalTrafficPolicy Local: which Service it belongs to
 // and, per endpoint, its node, its readiness and that it is a pod.
-func slimEndpointSlice(obj any) (any, error) {
-	eps, ok := obj.(*discoveryv1.EndpointSlice)
-	if !ok {
-		return obj, nil
-	}
-	slim := &discoveryv1.EndpointSlice{
-		TypeMeta: eps.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{
-			Name: eps.Name, Namespace: eps.Namespace, UID: eps.UID, ResourceVersion: eps.ResourceVersion,
-			Generation: eps.Generation, DeletionTimestamp: eps.DeletionTimestamp,
-			Labels: eps.Labels, OwnerReferences: eps.OwnerReferences,
-		},
-		AddressType: eps.AddressType,
-	}
+func slimEndpointSlice(eps *discoveryv1.EndpointSlice) *discoveryv1.EndpointSlice {
+	slim := &discoveryv1.EndpointSlice{TypeMeta: eps.TypeMeta, ObjectMeta: keptMeta(&eps.ObjectMeta), AddressType: eps.AddressType}
 	for _, ep := range eps.Endpoints {
 		e := discoveryv1.Endpoint{NodeName: ep.NodeName, Conditions: ep.Conditions}
 		if ep.TargetRef != nil {
@@ -189,5 +176,5 @@ func slimEndpointSlice(obj any) (any, error) {
 		}
 		slim.Endpoints = append(slim.Endpoints, e)
 	}
-	return slim, nil
+	return slim
 }

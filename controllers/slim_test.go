@@ -9,11 +9,13 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/wharf-dev/wharf/controllers/servicelb"
 )
 
 func TestSlimPodKeepsWhatServiceLBReads(t *testing.T) {
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "svclb-web-abc", Namespace: "kube-system", Labels: map[string]string{SvcNameLabel: "web", "app": "svclb-web-1", "controller-revision-hash": "5d4f", "pod-template-generation": "1"},
+		ObjectMeta: metav1.ObjectMeta{Name: "svclb-web-abc", Namespace: "kube-system", Labels: map[string]string{servicelb.SvcNameLabel: "web", "app": "svclb-web-1", "controller-revision-hash": "5d4f", "pod-template-generation": "1"},
 			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubelet"}}},
 		Spec: corev1.PodSpec{NodeName: "master01", Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{}}, Containers: []corev1.Container{{
 			Name: "lb-tcp-80", Image: "rancher/klipper-lb", Env: []corev1.EnvVar{{Name: "SRC_PORT", Value: "80"}},
@@ -25,10 +27,10 @@ func TestSlimPodKeepsWhatServiceLBReads(t *testing.T) {
 			{Type: corev1.ContainersReady, Status: corev1.ConditionTrue},
 		}, ContainerStatuses: []corev1.ContainerStatus{{Name: "lb-tcp-80"}}},
 	}
-	out, _ := slimPod(pod)
+	out, _ := transform(slimPod)(pod)
 	slim := out.(*corev1.Pod)
 	switch {
-	case slim.Labels[SvcNameLabel] != "web" || slim.Spec.NodeName != "master01" || slim.Status.PodIP != "10.42.0.5":
+	case slim.Labels[servicelb.SvcNameLabel] != "web" || slim.Spec.NodeName != "master01" || slim.Status.PodIP != "10.42.0.5":
 		t.Errorf("identity, node or IP lost: %+v", slim)
 	case len(slim.Spec.Containers) != 1 || slim.Spec.Containers[0].Ports[0].HostPort != 80:
 		t.Errorf("host ports lost: %+v", slim.Spec.Containers)
@@ -42,7 +44,7 @@ func TestSlimPodKeepsWhatServiceLBReads(t *testing.T) {
 		t.Errorf("kept what nothing reads: %+v", slim)
 	}
 	pod.Spec.NodeName = ""
-	out, _ = slimPod(pod)
+	out, _ = transform(slimPod)(pod)
 	if out.(*corev1.Pod).Spec.Affinity == nil {
 		t.Error("a pod not scheduled yet lost the node affinity that says where it goes")
 	}
@@ -50,7 +52,7 @@ func TestSlimPodKeepsWhatServiceLBReads(t *testing.T) {
 
 func TestSlimDaemonSetKeepsMetadataOnly(t *testing.T) {
 	ds := &appsv1.DaemonSet{
-		ObjectMeta: metav1.ObjectMeta{Name: "svclb-web-1", Labels: map[string]string{SvcNameLabel: "web"},
+		ObjectMeta: metav1.ObjectMeta{Name: "svclb-web-1", Labels: map[string]string{servicelb.SvcNameLabel: "web"},
 			Annotations: map[string]string{"networking.wharf.dev/applied-hash": "abc"},
 			ManagedFields: []metav1.ManagedFieldsEntry{
 				{Manager: "wharf", Operation: metav1.ManagedFieldsOperationApply, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{}}`)}},
@@ -62,7 +64,7 @@ func TestSlimDaemonSetKeepsMetadataOnly(t *testing.T) {
 	}
 	out, _ := slimDaemonSet(ds)
 	slim := out.(*appsv1.DaemonSet)
-	if slim.Labels[SvcNameLabel] != "web" || slim.Annotations["networking.wharf.dev/applied-hash"] != "abc" {
+	if slim.Labels[servicelb.SvcNameLabel] != "web" || slim.Annotations["networking.wharf.dev/applied-hash"] != "abc" {
 		t.Errorf("labels or annotations lost: %+v", slim.ObjectMeta)
 	}
 	if len(slim.Spec.Template.Spec.Containers) != 0 || slim.Status.NumberReady != 0 {
@@ -89,7 +91,7 @@ func TestSlimServiceDropsLastApplied(t *testing.T) {
 		lastAppliedAnnotation: `{"a":"very long copy"}`, "keep": "me",
 	}, ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}}, Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer}}
 	original := svc.Annotations
-	out, _ := slimService(svc)
+	out, _ := transform(slimService)(svc)
 	slim := out.(*corev1.Service)
 	if _, ok := slim.Annotations[lastAppliedAnnotation]; ok || slim.Annotations["keep"] != "me" || slim.ManagedFields != nil {
 		t.Errorf("annotations %v, managed fields %v", slim.Annotations, slim.ManagedFields)
@@ -111,7 +113,7 @@ func TestSlimNodeKeepsAddressesAndTaints(t *testing.T) {
 			Images:    []corev1.ContainerImage{{Names: []string{"docker.io/rancher/klipper-lb:v0.4.13"}, SizeBytes: 1}},
 		},
 	}
-	out, _ := slimNode(node)
+	out, _ := transform(slimNode)(node)
 	slim := out.(*corev1.Node)
 	if len(slim.Status.Addresses) != 1 || len(slim.Spec.Taints) != 1 || len(slim.Labels) != 1 || slim.Status.Images != nil {
 		t.Errorf("slim node = %+v", slim)
@@ -129,7 +131,7 @@ func TestSlimEndpointSliceKeepsNodesAndReadiness(t *testing.T) {
 		}},
 		Ports: []discoveryv1.EndpointPort{{Port: ptr.To[int32](80)}},
 	}
-	out, _ := slimEndpointSlice(eps)
+	out, _ := transform(slimEndpointSlice)(eps)
 	slim := out.(*discoveryv1.EndpointSlice)
 	ep := slim.Endpoints[0]
 	if slim.Labels[discoveryv1.LabelServiceName] != "web" || *ep.NodeName != "master01" || !*ep.Conditions.Ready || ep.TargetRef.Kind != "Pod" {
@@ -149,7 +151,7 @@ func TestSlimWatchedMetadataDropsTheData(t *testing.T) {
 		ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: "kubectl"}},
 	}}
 	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	out, _ := slimWatchedMetadata(m)
+	out, _ := transform(slimWatchedMetadata)(m)
 	slim := out.(*metav1.PartialObjectMetadata)
 	switch {
 	case slim.Name != "authsecret" || slim.Namespace != "kube-system" || slim.ResourceVersion != "7" || slim.Kind != "Secret":

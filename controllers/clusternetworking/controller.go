@@ -20,6 +20,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
@@ -199,11 +200,20 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("clusternetworking").
 		For(&v1alpha1.ClusterNetworking{}, builder.WithPredicates(predicate.Or(
-			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
-		Owns(&appsv1.Deployment{}).
-		Owns(&corev1.Service{})
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{})))
+	owner := ownerHandler(mgr)
+	watched := map[schema.GroupVersionKind]bool{}
+	for _, obj := range ownedObjects {
+		gvk, err := apiutil.GVKForObject(obj, mgr.GetScheme())
+		if err != nil {
+			return err
+		}
+		b = b.Owns(obj)
+		watched[gvk] = true
+	}
 	for _, gvk := range ownedMetadataKinds {
-		b = b.Watches(metadataOf(gvk), ownerHandler(mgr), builder.OnlyMetadata)
+		b = b.Watches(metadataOf(gvk), owner, builder.OnlyMetadata)
+		watched[gvk] = true
 	}
 	for _, c := range r.Components {
 		if w, ok := c.(component.Watcher); ok {
@@ -214,17 +224,14 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return err
 	}
-	static := map[schema.GroupVersionKind]bool{
-		appsv1.SchemeGroupVersion.WithKind("Deployment"): true,
-		corev1.SchemeGroupVersion.WithKind("Service"):    true,
-	}
-	for _, gvk := range ownedMetadataKinds {
-		static[gvk] = true
-	}
-	r.watches = &appliedWatches{controller: ctl, cache: mgr.GetCache(), owner: ownerHandler(mgr),
-		static: static, dynamic: map[schema.GroupVersionKind]string{}}
+	r.watches = &appliedWatches{controller: ctl, cache: mgr.GetCache(), owner: owner,
+		static: watched, dynamic: map[schema.GroupVersionKind]string{}}
 	return nil
 }
+
+// ownedObjects are the kinds wharf applies whose status it reads from the
+// cache (readiness), watched whole.
+var ownedObjects = []client.Object{&appsv1.Deployment{}, &corev1.Service{}}
 
 // ownedMetadataKinds are the kinds wharf applies whose content it does not
 // need to read from a cache, only to notice changes to.
