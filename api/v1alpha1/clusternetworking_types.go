@@ -37,6 +37,36 @@ type ClusterNetworking struct {
 // ClusterNetworkingSpec declares the three add-ons. Each is enabled unless
 // turned off.
 type ClusterNetworkingSpec struct {
+	// deletionPolicy says what deleting this resource (or the CRD, or
+	// uninstalling wharf) does to what wharf deployed. Orphan (the
+	// default) leaves CoreDNS, kube-dns, Traefik and the svclb DaemonSets
+	// running, unowned, and removes wharf's finalizers from Services so
+	// deleting them never hangs. Delete removes everything wharf created;
+	// objects wharf adopted are released, never deleted.
+	// +kubebuilder:default=Orphan
+	// +kubebuilder:validation:Enum=Orphan;Delete
+	// +optional
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
+	// systemDefaultRegistry prefixes every image wharf deploys (CoreDNS,
+	// Traefik, klipper-lb) with a registry host, as K3s's
+	// --system-default-registry does, for air-gapped clusters: with
+	// "registry.example.com:5000", docker.io/coredns/coredns:1.12.4
+	// becomes registry.example.com:5000/coredns/coredns:1.12.4. Images
+	// set explicitly in this resource are used as they are.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$')",message="systemDefaultRegistry must be a registry host such as registry.example.com:5000, optionally with a path, without a scheme"
+	// +optional
+	SystemDefaultRegistry string `json:"systemDefaultRegistry,omitempty"`
+
+	// imagePullSecrets are added to every pod wharf deploys. Each Secret
+	// must exist in the namespace of the component that uses it.
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	ImagePullSecrets []corev1.LocalObjectReference `json:"imagePullSecrets,omitempty"`
+
 	// coredns configures the cluster DNS server.
 	// +kubebuilder:default={}
 	CoreDNS CoreDNSSpec `json:"coredns,omitempty"`
@@ -53,6 +83,8 @@ type ClusterNetworkingSpec struct {
 
 // CoreDNSSpec configures CoreDNS. The Corefile is built from these fields;
 // snippets carry what is not typed.
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.namespace) || !has(self.namespace) || self.namespace == oldSelf.namespace || (has(oldSelf.enabled) && !oldSelf.enabled)",message="the CoreDNS namespace cannot change while CoreDNS is enabled: wharf will not strand the running CoreDNS. To move it, set coredns.enabled: false, apply, then set the new namespace and enabled: true"
+// +kubebuilder:validation:XValidation:rule="!has(self.clusterIP) || !has(self.clusterIPs) || size(self.clusterIPs) == 0 || self.clusterIPs[0] == self.clusterIP",message="clusterIP must be the first of clusterIPs"
 type CoreDNSSpec struct {
 	// enabled deploys CoreDNS. Setting it to false removes what wharf
 	// deployed for CoreDNS and nothing else.
@@ -63,7 +95,7 @@ type CoreDNSSpec struct {
 	// namespace CoreDNS runs in.
 	// +kubebuilder:default=kube-system
 	// +kubebuilder:validation:MaxLength=63
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="namespace must be a lowercase RFC 1123 label such as kube-system"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$')",message="namespace must be a lowercase RFC 1123 label such as kube-system"
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 
@@ -73,8 +105,10 @@ type CoreDNSSpec struct {
 	// +optional
 	Image string `json:"image,omitempty"`
 
-	// replicas of the CoreDNS Deployment.
-	// +kubebuilder:default=1
+	// replicas of the CoreDNS Deployment. Unset, wharf does not manage
+	// the replica count, as K3s's manifest does not: a new Deployment
+	// starts with one, and `kubectl scale` or an autoscaler sticks. Set,
+	// it wins.
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=100
 	// +optional
@@ -89,10 +123,22 @@ type CoreDNSSpec struct {
 	// +optional
 	ClusterIP string `json:"clusterIP,omitempty"`
 
+	// clusterIPs are every cluster DNS address of kube-dns for dual-stack
+	// clusters, one per IP family (clusterIP, when set, must be the
+	// first). Empty keeps the running kube-dns addresses. Like clusterIP,
+	// it never moves a running kube-dns.
+	// +kubebuilder:validation:MaxItems=2
+	// +kubebuilder:validation:items:MaxLength=45
+	// +kubebuilder:validation:XValidation:rule="self.all(ip, isIP(ip))",message="clusterIPs must be IPv4 or IPv6 addresses such as 10.43.0.10 and 2001:cafe:43::a"
+	// +kubebuilder:validation:XValidation:rule="size(self) < 2 || ip(self[0]).family() != ip(self[1]).family()",message="clusterIPs holds at most one address per IP family"
+	// +listType=atomic
+	// +optional
+	ClusterIPs []string `json:"clusterIPs,omitempty"`
+
 	// clusterDomain is the DNS domain of the cluster.
 	// +kubebuilder:default=cluster.local
 	// +kubebuilder:validation:MaxLength=253
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="clusterDomain must be a lowercase DNS name such as cluster.local"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$')",message="clusterDomain must be a lowercase DNS name such as cluster.local"
 	// +optional
 	ClusterDomain string `json:"clusterDomain,omitempty"`
 
@@ -116,10 +162,8 @@ type CoreDNSSpec struct {
 	// +kubebuilder:default={"/etc/resolv.conf"}
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=15
-	// +kubebuilder:validation:items:MaxLength=253
-	// +kubebuilder:validation:XValidation:rule="self.all(u, u.size() > 0 && !u.contains(' ') && !u.contains('{') && !u.contains('}') && !u.contains('\\n'))",message="each upstream must be one word: a path such as /etc/resolv.conf or an address such as 1.1.1.1 or tls://9.9.9.9"
 	// +optional
-	Upstreams []string `json:"upstreams,omitempty"`
+	Upstreams []Upstream `json:"upstreams,omitempty"`
 
 	// cache sets how long answers are cached.
 	// +kubebuilder:default={}
@@ -156,11 +200,22 @@ type HostEntry struct {
 	Hostnames []Hostname `json:"hostnames"`
 }
 
+// Upstream is a forward target of the CoreDNS forward plugin: an IP
+// address with an optional port (1.1.1.1, 8.8.8.8:53, [2606:4700::1111]:53),
+// the same with a dns:// or tls:// scheme (tls://9.9.9.9), or the path of
+// a resolv.conf file (/etc/resolv.conf, /run/systemd/resolve/resolv.conf).
+// Anything else makes CoreDNS exit at start, so the API server refuses it.
+//
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=253
+// +kubebuilder:validation:XValidation:rule="self.matches('^/([-a-zA-Z0-9_.]+/)*[-a-zA-Z0-9_.]*resolv[.]conf$') && !self.contains('/../') || self.matches('^((tls|dns)://)?[^/]+$') && (isIP(self.replace('tls://', '').replace('dns://', '')) || self.replace('tls://', '').replace('dns://', '').matches('^[0-9.]+:[0-9]{1,5}$') && isIP(self.replace('tls://', '').replace('dns://', '').split(':')[0]) || self.replace('tls://', '').replace('dns://', '').matches('^[[][0-9a-fA-F:.]+[]]:[0-9]{1,5}$') && isIP(self.replace('tls://', '').replace('dns://', '').split(']')[0].substring(1)))",message="upstream must be an IP address with an optional port (1.1.1.1, 8.8.8.8:53, [2606:4700::1111]:53), optionally after dns:// or tls://, or the path of a resolv.conf file such as /etc/resolv.conf"
+type Upstream string
+
 // Hostname is an RFC 1123 DNS name.
 //
 // +kubebuilder:validation:MinLength=1
 // +kubebuilder:validation:MaxLength=253
-// +kubebuilder:validation:XValidation:rule="self.matches('^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\\\\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*$')",message="hostname must be an RFC 1123 DNS name such as k3s.test.org: letters, digits, '-' and '.', starting and ending with a letter or digit"
+// +kubebuilder:validation:XValidation:rule="self.matches('^[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?(\\\\.[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?)*$')",message="hostname must be an RFC 1123 DNS name such as k3s.test.org: labels of at most 63 letters, digits and '-', separated by '.', each starting and ending with a letter or digit"
 type Hostname string
 
 // CacheSpec configures the cache plugin.
@@ -216,6 +271,7 @@ type NodePlacement struct {
 // Helm chart embedded in wharf or fetched from a repository.
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.chart) || (has(self.chart.repository) && has(self.chart.name) && has(self.chart.version))",message="chart needs repository, name and version"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.namespace) || !has(self.namespace) || self.namespace == oldSelf.namespace || (has(oldSelf.enabled) && !oldSelf.enabled)",message="the Traefik namespace cannot change while Traefik is enabled: wharf will not strand the running Traefik. To move it, set traefik.enabled: false, apply, then set the new namespace and enabled: true"
 type TraefikSpec struct {
 	// enabled deploys Traefik. Setting it to false removes what wharf
 	// deployed for Traefik; the traefik.io CRDs stay while any
@@ -227,7 +283,7 @@ type TraefikSpec struct {
 	// namespace Traefik runs in.
 	// +kubebuilder:default=kube-system
 	// +kubebuilder:validation:MaxLength=63
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="namespace must be a lowercase RFC 1123 label such as kube-system"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$')",message="namespace must be a lowercase RFC 1123 label such as kube-system"
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 
@@ -256,10 +312,12 @@ type TraefikSpec struct {
 }
 
 // ValuesReference names a key of a ConfigMap or Secret in the Traefik
-// namespace that holds a YAML values document.
+// namespace that holds a YAML values document, or K3s's HelmChartConfig
+// (helm.cattle.io/v1) whose spec.valuesContent holds one (key is then
+// ignored), so a K3s user's existing HelmChartConfig carries over.
 type ValuesReference struct {
-	// kind of the object: ConfigMap or Secret.
-	// +kubebuilder:validation:Enum=ConfigMap;Secret
+	// kind of the object: ConfigMap, Secret or HelmChartConfig.
+	// +kubebuilder:validation:Enum=ConfigMap;Secret;HelmChartConfig
 	Kind string `json:"kind"`
 
 	// name of the object.
@@ -279,12 +337,27 @@ type ValuesReference struct {
 }
 
 // ChartSource is a Helm chart in a repository.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.repository) || !self.repository.startsWith('http://') || (has(self.insecure) && self.insecure)",message="an http:// repository is not encrypted: use https://, or set insecure: true to accept that"
 type ChartSource struct {
 	// repository URL: https://... for a classic chart repository or
 	// oci://... for an OCI registry.
 	// +kubebuilder:validation:MaxLength=1024
 	// +kubebuilder:validation:XValidation:rule="self.startsWith('https://') || self.startsWith('http://') || self.startsWith('oci://')",message="repository must be an https://, http:// or oci:// URL"
 	Repository string `json:"repository,omitempty"`
+
+	// digest pins the chart archive: "sha256:" and 64 hex digits. A
+	// fetched chart with another digest is refused, whatever the
+	// repository's index says.
+	// +kubebuilder:validation:MaxLength=71
+	// +kubebuilder:validation:XValidation:rule="self.matches('^sha256:[a-f0-9]{64}$')",message="digest must be sha256: followed by 64 lowercase hex digits"
+	// +optional
+	Digest string `json:"digest,omitempty"`
+
+	// insecure allows a plain http:// repository. Without it only https://
+	// and oci:// repositories are used.
+	// +optional
+	Insecure bool `json:"insecure,omitempty"`
 
 	// name of the chart.
 	// +kubebuilder:validation:MinLength=1
@@ -309,7 +382,7 @@ type DashboardSpec struct {
 
 	// host the dashboard is served on.
 	// +kubebuilder:validation:MaxLength=253
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="host must be a lowercase DNS name such as traefik.example.com"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$')",message="host must be a lowercase DNS name such as traefik.example.com"
 	// +optional
 	Host string `json:"host,omitempty"`
 
@@ -317,12 +390,18 @@ type DashboardSpec struct {
 	// +kubebuilder:default={"web"}
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.all(e, e.matches('^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$'))",message="each entry point must be the name of a Traefik entry point such as web or websecure"
 	// +listType=set
 	// +optional
 	EntryPoints []string `json:"entryPoints,omitempty"`
 
 	// basicAuth protects the dashboard. It is required when the dashboard is
-	// enabled; passwords never go in this resource.
+	// enabled; passwords never go in this resource. {} (or null, which is
+	// what server-side apply leaves when secretName is removed) lets wharf
+	// generate a password.
+	// +nullable
 	// +optional
 	BasicAuth *BasicAuth `json:"basicAuth,omitempty"`
 }
@@ -340,6 +419,7 @@ type BasicAuth struct {
 
 // ServiceLBSpec configures the node-port load balancer that gives Services
 // of type LoadBalancer node IPs, as K3s's ServiceLB (Klipper LB) does.
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.namespace) || !has(self.namespace) || self.namespace == oldSelf.namespace || (has(oldSelf.enabled) && !oldSelf.enabled)",message="the ServiceLB namespace cannot change while ServiceLB is enabled: wharf will not strand the running ServiceLB. To move it, set serviceLB.enabled: false, apply, then set the new namespace and enabled: true"
 type ServiceLBSpec struct {
 	// enabled serves LoadBalancer Services. Setting it to false removes
 	// every svclb DaemonSet and the ingress wharf wrote.
@@ -350,7 +430,7 @@ type ServiceLBSpec struct {
 	// namespace the svclb DaemonSets live in.
 	// +kubebuilder:default=kube-system
 	// +kubebuilder:validation:MaxLength=63
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="namespace must be a lowercase RFC 1123 label such as kube-system"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$')",message="namespace must be a lowercase RFC 1123 label such as kube-system"
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 
@@ -362,7 +442,10 @@ type ServiceLBSpec struct {
 
 	// nodeSelector chooses the nodes that serve. Unset keeps the K3s rule:
 	// if any node has the label svccontroller.k3s.cattle.io/enablelb, only
-	// nodes with enablelb=true serve; otherwise every node does.
+	// nodes with enablelb=true serve; otherwise every node does. It is a
+	// LabelSelector, not a map: {matchLabels: {node-role/lb: "true"}}.
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, e.operator in ['In', 'NotIn', 'Exists', 'DoesNotExist'])",message="matchExpressions[].operator must be one of In, NotIn, Exists, DoesNotExist"
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, e.operator in ['Exists', 'DoesNotExist'] ? (!has(e.values) || size(e.values) == 0) : (has(e.values) && size(e.values) > 0))",message="matchExpressions[].values must be non-empty for In and NotIn and empty for Exists and DoesNotExist"
 	// +optional
 	NodeSelector *metav1.LabelSelector `json:"nodeSelector,omitempty"`
 
@@ -377,12 +460,60 @@ type ServiceLBSpec struct {
 	// +optional
 	PriorityClassName string `json:"priorityClassName,omitempty"`
 
+	// allowedPriorityClasses a Service may choose for its svclb pods with
+	// the annotation svccontroller.k3s.cattle.io/priorityclassname (K3s
+	// honours any class: list them here to keep that). A class not listed
+	// leaves the Service pending with the reason.
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=253
+	// +listType=set
+	// +optional
+	AllowedPriorityClasses []string `json:"allowedPriorityClasses,omitempty"`
+
+	// reservedPorts are node ports never given to a Service: single ports
+	// ("22") or ranges ("2379-2380"). The default keeps the node's SSH,
+	// etcd, API server and kubelet ports; [] reserves none, as K3s.
+	// +kubebuilder:default={"22","2379-2380","6443","10250"}
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=11
+	// +kubebuilder:validation:XValidation:rule="self.all(p, p.matches('^[0-9]{1,5}(-[0-9]{1,5})?$') && p.split('-').all(n, int(n) >= 1 && int(n) <= 65535) && (!p.contains('-') || int(p.split('-')[0]) <= int(p.split('-')[1])))",message="each reserved port must be a port 1-65535 such as 22 or a range such as 2379-2380"
+	// +listType=atomic
+	// +optional
+	ReservedPorts []string `json:"reservedPorts,omitempty"`
+
+	// namespaceSelector chooses the namespaces whose Services are served.
+	// Unset: all, as K3s. A Service elsewhere is pending with the reason.
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, e.operator in ['In', 'NotIn', 'Exists', 'DoesNotExist'])",message="matchExpressions[].operator must be one of In, NotIn, Exists, DoesNotExist"
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, e.operator in ['Exists', 'DoesNotExist'] ? (!has(e.values) || size(e.values) == 0) : (has(e.values) && size(e.values) > 0))",message="matchExpressions[].values must be non-empty for In and NotIn and empty for Exists and DoesNotExist"
+	// +optional
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+
+	// maxPortsPerService caps the ports of one Service (one container per
+	// port on every serving node). A Service with more is pending.
+	// +kubebuilder:default=64
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1024
+	// +optional
+	MaxPortsPerService int32 `json:"maxPortsPerService,omitempty"`
+
 	// loadBalancerClass, when set, makes wharf serve Services with this
 	// spec.loadBalancerClass in addition to those with none.
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	LoadBalancerClass string `json:"loadBalancerClass,omitempty"`
 }
+
+// DeletionPolicy says what deleting the ClusterNetworking does to the
+// objects wharf deployed.
+type DeletionPolicy string
+
+// Deletion policies.
+const (
+	// DeletionPolicyOrphan leaves the components running, unowned.
+	DeletionPolicyOrphan DeletionPolicy = "Orphan"
+	// DeletionPolicyDelete removes what wharf created.
+	DeletionPolicyDelete DeletionPolicy = "Delete"
+)
 
 // ClusterNetworkingStatus reports what wharf observed and did. Conditions
 // follow kstatus: Ready, Reconciling and Stalled, plus one per component.
@@ -418,9 +549,14 @@ type ClusterNetworkingStatus struct {
 
 // CoreDNSStatus reports the DNS server.
 type CoreDNSStatus struct {
-	// clusterIP of the kube-dns Service.
+	// clusterIP of the kube-dns Service that wharf adopted or allocated.
+	// It is recorded so that a deleted kube-dns comes back on the same IP:
+	// kubelets point every pod at it.
 	// +optional
 	ClusterIP string `json:"clusterIP,omitempty"`
+	// clusterIPs of the kube-dns Service, every IP family.
+	// +optional
+	ClusterIPs []string `json:"clusterIPs,omitempty"`
 	// readyReplicas of the CoreDNS Deployment. Always written, zero
 	// included, so that the section is never an empty object.
 	// +optional
@@ -457,9 +593,15 @@ type ServiceLBStatus struct {
 	// ready is the number of them with at least one ingress IP.
 	// +optional
 	Ready int32 `json:"ready"`
-	// pending lists Services that could not get a node, with why.
+	// pending lists Services that could not get a node, with why: the
+	// first 50 by namespace and name. Every pending Service also has the
+	// full reason in its own Events.
+	// +kubebuilder:validation:MaxItems=50
 	// +optional
 	Pending []PendingService `json:"pending,omitempty"`
+	// pendingTotal is the number of pending Services, listed or not.
+	// +optional
+	PendingTotal int32 `json:"pendingTotal,omitempty"`
 }
 
 // PendingService is a LoadBalancer Service without ingress and the reason.

@@ -57,10 +57,82 @@ metadata: {name: cluster}
 spec: {coredns: {clusterIP: 10.43.0.300}}`, "clusterIP must be an IPv4 or IPv6 address"},
 		{"upstream with a space", `
 metadata: {name: cluster}
-spec: {coredns: {upstreams: ["1.1.1.1 8.8.8.8"]}}`, "each upstream must be one word"},
+spec: {coredns: {upstreams: ["1.1.1.1 8.8.8.8"]}}`, "upstream must be an IP address"},
+		{"upstream that is not an address or a resolv.conf (CoreDNS exits on it)", `
+metadata: {name: cluster}
+spec: {coredns: {upstreams: [not-an-ip]}}`, "upstream must be an IP address"},
+		{"upstream that is a file CoreDNS cannot read as resolv.conf", `
+metadata: {name: cluster}
+spec: {coredns: {upstreams: [/etc/shadow]}}`, "upstream must be an IP address"},
+		{"upstream with an IP out of range and a port", `
+metadata: {name: cluster}
+spec: {coredns: {upstreams: ["1.1.1.300:53"]}}`, "upstream must be an IP address"},
+		{"upstream forms CoreDNS accepts", `
+metadata: {name: cluster}
+spec: {coredns: {upstreams: [/etc/resolv.conf, /run/systemd/resolve/resolv.conf, 8.8.8.8:53, "dns://1.1.1.1", "tls://9.9.9.9:853", "2606:4700::1111", "tls://[2606:4700::1111]:853"]}}`, ""},
+		{"a hostname label of 64 characters", `
+metadata: {name: cluster}
+spec: {coredns: {extraHosts: [{ip: 10.0.0.51, hostnames: [a234567890123456789012345678901234567890123456789012345678901234.test]}]}}`, "labels of at most 63"},
+		{"a hostname label of 63 characters", `
+metadata: {name: cluster}
+spec: {coredns: {extraHosts: [{ip: 10.0.0.51, hostnames: [a23456789012345678901234567890123456789012345678901234567890123.test]}]}}`, ""},
+		{"an empty dashboard entry point", `
+metadata: {name: cluster}
+spec: {traefik: {dashboard: {entryPoints: [""]}}}`, "should be at least 1 chars long"},
+		{"a dashboard entry point that is not a name", `
+metadata: {name: cluster}
+spec: {traefik: {dashboard: {entryPoints: ["web secure"]}}}`, "each entry point must be the name of a Traefik entry point"},
+		{"the contract's new fields are accepted", `
+metadata: {name: cluster}
+spec:
+  deletionPolicy: Delete
+  systemDefaultRegistry: registry.example.com:5000
+  imagePullSecrets: [{name: regcred}]
+  coredns: {clusterIPs: ["10.43.0.10", "2001:cafe:43::a"], clusterIP: 10.43.0.10}
+  traefik:
+    valuesFrom: [{kind: HelmChartConfig, name: traefik}]
+    chart: {repository: "https://traefik.github.io/charts", name: traefik, version: 37.1.0, digest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}
+  serviceLB:
+    allowedPriorityClasses: [system-node-critical]
+    reservedPorts: ["22", "30000-32767"]
+    namespaceSelector: {matchLabels: {lb: allowed}}
+    maxPortsPerService: 8`, ""},
+		{"deletionPolicy other than Orphan or Delete", `
+metadata: {name: cluster}
+spec: {deletionPolicy: Foreground}`, `supported values: "Orphan", "Delete"`},
+		{"two cluster DNS addresses of one family", `
+metadata: {name: cluster}
+spec: {coredns: {clusterIPs: ["10.43.0.10", "10.43.0.11"]}}`, "at most one address per IP family"},
+		{"clusterIP not first of clusterIPs", `
+metadata: {name: cluster}
+spec: {coredns: {clusterIP: 10.43.0.10, clusterIPs: ["2001:cafe:43::a", "10.43.0.10"]}}`, "clusterIP must be the first of clusterIPs"},
+		{"a registry with a scheme", `
+metadata: {name: cluster}
+spec: {systemDefaultRegistry: "https://registry.example.com"}`, "systemDefaultRegistry must be a registry host"},
+		{"a chart digest that is not sha256", `
+metadata: {name: cluster}
+spec: {traefik: {chart: {repository: "https://charts.example.com", name: traefik, version: 1.0.0, digest: "md5:abc"}}}`, "digest must be sha256:"},
+		{"a plain http chart repository without insecure", `
+metadata: {name: cluster}
+spec: {traefik: {chart: {repository: "http://charts.example.com", name: traefik, version: 1.0.0}}}`, "an http:// repository is not encrypted"},
+		{"a plain http chart repository with insecure", `
+metadata: {name: cluster}
+spec: {traefik: {chart: {repository: "http://charts.example.com", name: traefik, version: 1.0.0, insecure: true}}}`, ""},
+		{"a reserved port out of range", `
+metadata: {name: cluster}
+spec: {serviceLB: {reservedPorts: ["70000"]}}`, "each reserved port must be a port 1-65535"},
+		{"a reserved range upside down", `
+metadata: {name: cluster}
+spec: {serviceLB: {reservedPorts: ["2380-2379"]}}`, "each reserved port must be a port 1-65535"},
+		{"a nodeSelector in map form", `
+metadata: {name: cluster}
+spec: {serviceLB: {nodeSelector: {svccontroller.k3s.cattle.io/enablelb: "true"}}}`, `unknown field "spec.serviceLB.nodeSelector.svccontroller.k3s.cattle.io/enablelb"`},
+		{"a nodeSelector with an unknown operator", `
+metadata: {name: cluster}
+spec: {serviceLB: {nodeSelector: {matchExpressions: [{key: a, operator: Foo}]}}}`, "matchExpressions[].operator must be one of In, NotIn, Exists, DoesNotExist"},
 		{"valuesFrom of an unknown kind", `
 metadata: {name: cluster}
-spec: {traefik: {valuesFrom: [{kind: Deployment, name: x}]}}`, `supported values: "ConfigMap", "Secret"`},
+spec: {traefik: {valuesFrom: [{kind: Deployment, name: x}]}}`, `supported values: "ConfigMap", "Secret", "HelmChartConfig"`},
 		{"chart without a version", `
 metadata: {name: cluster}
 spec: {traefik: {chart: {repository: "https://charts.example.com", name: traefik}}}`, "chart needs repository, name and version"},
@@ -76,7 +148,7 @@ spec: {coredns: {replicas: 0}}`, "should be greater than or equal to 1"},
 			}
 			u.SetAPIVersion("networking.wharf.dev/v1alpha1")
 			u.SetKind("ClusterNetworking")
-			err := env.Client.Create(context.Background(), u, client.DryRunAll)
+			err := env.Client.Create(context.Background(), u, client.DryRunAll, client.FieldValidation("Strict"))
 			switch {
 			case tc.want == "" && err != nil:
 				t.Fatalf("refused a valid resource: %v", err)
@@ -86,5 +158,58 @@ spec: {coredns: {replicas: 0}}`, "should be greater than or equal to 1"},
 				t.Fatalf("error %q does not say %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// apply server-side applies doc as the ClusterNetworking "cluster" with
+// the field manager GitOps tools use, as `kubectl apply --server-side` does.
+func apply(t *testing.T, c client.Client, doc string) error {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+		t.Fatal(err)
+	}
+	u.SetAPIVersion("networking.wharf.dev/v1alpha1")
+	u.SetKind("ClusterNetworking")
+	u.SetName("cluster")
+	return c.Apply(context.Background(), client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("gitops"), client.ForceOwnership)
+}
+
+// TestAPIServerTransitions applies the documented changes of a running
+// resource one after the other with one field manager, as Flux and Argo CD
+// do, and checks the API server takes the safe ones and refuses, with a
+// message saying how, those that would strand a running component.
+func TestAPIServerTransitions(t *testing.T) {
+	env := testenv.Start(t)
+	steps := []struct {
+		name string
+		doc  string
+		want string // substring of the error; empty means accepted
+	}{
+		{"dashboard with a named Secret", `spec: {traefik: {dashboard: {enabled: true, host: t.example.com, basicAuth: {secretName: authsecret}}}}`, ""},
+		{"switch to a generated password", `spec: {traefik: {dashboard: {enabled: true, host: t.example.com, basicAuth: {}}}}`, ""},
+		{"back to a named Secret", `spec: {traefik: {dashboard: {enabled: true, host: t.example.com, basicAuth: {secretName: other}}}}`, ""},
+		{"dashboard off", `spec: {traefik: {dashboard: {enabled: false}}}`, ""},
+		{"move running CoreDNS", `spec: {coredns: {namespace: dns2}}`, "the CoreDNS namespace cannot change while CoreDNS is enabled"},
+		{"move running Traefik", `spec: {traefik: {namespace: ingress}}`, "the Traefik namespace cannot change while Traefik is enabled"},
+		{"move running ServiceLB", `spec: {serviceLB: {namespace: lb}}`, "the ServiceLB namespace cannot change while ServiceLB is enabled"},
+		{"disable ServiceLB", `spec: {serviceLB: {enabled: false}}`, ""},
+		{"move and enable ServiceLB", `spec: {serviceLB: {enabled: true, namespace: lb}}`, ""},
+		{"disable CoreDNS", `spec: {coredns: {enabled: false}}`, ""},
+		{"move disabled CoreDNS", `spec: {coredns: {enabled: false, namespace: dns2}}`, ""},
+		{"enable moved CoreDNS", `spec: {coredns: {enabled: true, namespace: dns2}}`, ""},
+		{"deletionPolicy Delete", `spec: {deletionPolicy: Delete}`, ""},
+		{"deletionPolicy back to the default", `spec: {}`, ""},
+	}
+	for _, st := range steps {
+		err := apply(t, env.Client, st.doc)
+		switch {
+		case st.want == "" && err != nil:
+			t.Fatalf("%s: refused: %v", st.name, err)
+		case st.want != "" && err == nil:
+			t.Fatalf("%s: accepted", st.name)
+		case st.want != "" && !strings.Contains(err.Error(), st.want):
+			t.Fatalf("%s: error %q does not say %q", st.name, err, st.want)
+		}
 	}
 }

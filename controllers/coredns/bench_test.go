@@ -15,7 +15,7 @@ func benchSpec() v1alpha1.CoreDNSSpec {
 			{IP: "10.0.0.51", Hostnames: []v1alpha1.Hostname{"k3s.test.org", "api.k3s.test.org"}},
 			{IP: "fd00:10::51", Hostnames: []v1alpha1.Hostname{"k3s6.test.org"}},
 		},
-		Upstreams: []string{"1.1.1.1", "tls://9.9.9.9"},
+		Upstreams: []v1alpha1.Upstream{"1.1.1.1", "tls://9.9.9.9"},
 		Cache:     v1alpha1.CacheSpec{SuccessTTL: 30, DenialTTL: 5},
 		Snippets: v1alpha1.CorefileSnippets{
 			BeforeKubernetes: "rewrite name regex (.*)\\.legacy\\.local {1}.default.svc.cluster.local answer auto",

@@ -57,7 +57,7 @@ func newCorefileData(spec *v1alpha1.CoreDNSSpec) corefileData {
 		ClusterDomain:    orDefault(spec.ClusterDomain, v1alpha1.DefaultClusterDomain),
 		NodeHostsPath:    NodeHostsPath,
 		CustomDir:        CustomDir,
-		Upstreams:        spec.Upstreams,
+		Upstreams:        upstreamStrings(spec.Upstreams),
 		SuccessTTL:       ttlOrDefault(spec.Cache.SuccessTTL),
 		DenialTTL:        ttlOrDefault(spec.Cache.DenialTTL),
 		BeforeKubernetes: indentSnippet(spec.Snippets.BeforeKubernetes, "    "),
@@ -133,4 +133,12 @@ func orDefault(v, def string) string {
 		return def
 	}
 	return v
+}
+
+func upstreamStrings(us []v1alpha1.Upstream) []string {
+	out := make([]string, len(us))
+	for i, u := range us {
+		out[i] = string(u)
+	}
+	return out
 }

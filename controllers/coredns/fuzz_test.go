@@ -42,7 +42,9 @@ func FuzzRenderCorefile(f *testing.F) {
 			spec.ExtraHosts = []v1alpha1.HostEntry{entry}
 		}
 		if upstreams != "" {
-			spec.Upstreams = strings.Split(upstreams, ",")
+			for _, u := range strings.Split(upstreams, ",") {
+				spec.Upstreams = append(spec.Upstreams, v1alpha1.Upstream(u))
+			}
 		}
 
 		corefile, err := coredns.RenderCorefile(&spec)

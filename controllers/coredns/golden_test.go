@@ -65,7 +65,7 @@ var goldenCases = []struct {
 			Replicas:      ptr.To[int32](2),
 			ClusterIP:     "10.96.0.10",
 			ClusterDomain: "k8s.example.internal",
-			Upstreams:     []string{"1.1.1.1", "8.8.8.8:53", "tls://9.9.9.9"},
+			Upstreams:     []v1alpha1.Upstream{"1.1.1.1", "8.8.8.8:53", "tls://9.9.9.9"},
 			Cache:         v1alpha1.CacheSpec{SuccessTTL: 300, DenialTTL: 5},
 			NodePlacement: v1alpha1.NodePlacement{
 				NodeSelector: map[string]string{"node-role.kubernetes.io/infra": "true"},

@@ -25,6 +25,9 @@ var testNodes = []Node{
 }
 
 func TestCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a local cluster; skipped with -short")
+	}
 	binDir, err := DefaultBinDir()
 	if err == nil {
 		err = CheckBinDir(binDir, append(slices.Clone(Binaries), "coredns")...)

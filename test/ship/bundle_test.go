@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/blang/semver/v4"
+	olmcrds "github.com/operator-framework/api/crds"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -417,17 +418,22 @@ func TestBundleCSV(t *testing.T) {
 	})
 }
 
-// TestBundleDryRun installs the ClusterServiceVersion CRD published by
-// operator-framework (../shared/olm) into a test API server and
-// server-side dry-run applies every object of the bundle, the examples of
-// alm-examples too: whatever the API server would refuse fails here.
+// TestBundleDryRun installs the ClusterServiceVersion CRD that
+// operator-framework publishes (github.com/operator-framework/api/crds) into
+// a test API server and server-side dry-run applies every object of the
+// bundle, the examples of alm-examples too: whatever the API server would
+// refuse fails here.
 func TestBundleDryRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an API server; skipped with -short")
 	}
-	olmDir := filepath.Join(testenv.RepoRoot(), "..", "shared", "olm")
-	if _, err := os.Stat(filepath.Join(olmDir, "operators.coreos.com_clusterserviceversions.yaml")); err != nil {
-		t.Fatalf("the OLM ClusterServiceVersion CRD is expected in %s: %v", olmDir, err)
+	olmDir := t.TempDir()
+	csvCRD, err := yaml.Marshal(olmcrds.ClusterServiceVersion())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(olmDir, "clusterserviceversions.yaml"), csvCRD, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	env := testenv.Start(t, olmDir)
 	ctx := context.Background()
