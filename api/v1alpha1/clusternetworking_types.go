@@ -208,7 +208,7 @@ type HostEntry struct {
 //
 // +kubebuilder:validation:MinLength=1
 // +kubebuilder:validation:MaxLength=253
-// +kubebuilder:validation:XValidation:rule="self.matches('^/([-a-zA-Z0-9_.]+/)*[-a-zA-Z0-9_.]*resolv[.]conf$') && !self.contains('/../') || self.matches('^((tls|dns)://)?[^/]+$') && (isIP(self.replace('tls://', ”).replace('dns://', ”)) || self.replace('tls://', ”).replace('dns://', ”).matches('^[0-9.]+:[0-9]{1,5}$') && isIP(self.replace('tls://', ”).replace('dns://', ”).split(':')[0]) || self.replace('tls://', ”).replace('dns://', ”).matches('^[[][0-9a-fA-F:.]+[]]:[0-9]{1,5}$') && isIP(self.replace('tls://', ”).replace('dns://', ”).split(']')[0].substring(1)))",message="upstream must be an IP address with an optional port (1.1.1.1, 8.8.8.8:53, [2606:4700::1111]:53), optionally after dns:// or tls://, or the path of a resolv.conf file such as /etc/resolv.conf"
+// +kubebuilder:validation:XValidation:rule="self.matches('^/([-a-zA-Z0-9_.]+/)*[-a-zA-Z0-9_.]*resolv[.]conf$') && !self.contains('/../') || self.matches('^((tls|dns)://)?[^/]+$') && (isIP((self.contains('://') ? self.substring(6) : self)) || (self.contains('://') ? self.substring(6) : self).matches('^[0-9.]+:[0-9]{1,5}$') && isIP((self.contains('://') ? self.substring(6) : self).split(':')[0]) || (self.contains('://') ? self.substring(6) : self).matches('^[[][0-9a-fA-F:.]+[]]:[0-9]{1,5}$') && isIP((self.contains('://') ? self.substring(6) : self).split(']')[0].substring(1)))",message="upstream must be an IP address with an optional port (1.1.1.1, 8.8.8.8:53, [2606:4700::1111]:53), optionally after dns:// or tls://, or the path of a resolv.conf file such as /etc/resolv.conf"
 type Upstream string
 
 // Hostname is an RFC 1123 DNS name.
