@@ -83,7 +83,7 @@ type ClusterNetworkingSpec struct {
 
 // CoreDNSSpec configures CoreDNS. The Corefile is built from these fields;
 // snippets carry what is not typed.
-// +kubebuilder:validation:XValidation:rule="!has(oldSelf.namespace) || !has(self.namespace) || self.namespace == oldSelf.namespace || (has(oldSelf.enabled) && !oldSelf.enabled)",message="the CoreDNS namespace cannot change while CoreDNS is enabled: wharf will not strand the running CoreDNS. To move it, set coredns.enabled: false, apply, then set the new namespace and enabled: true"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.namespace) || !has(self.namespace) || self.namespace in [oldSelf.namespace] || (has(oldSelf.enabled) && !oldSelf.enabled)",message="the CoreDNS namespace cannot change while CoreDNS is enabled: wharf will not strand the running CoreDNS. To move it, set coredns.enabled: false, apply, then set the new namespace and enabled: true"
 // +kubebuilder:validation:XValidation:rule="!has(self.clusterIP) || !has(self.clusterIPs) || size(self.clusterIPs) == 0 || self.clusterIPs[0] == self.clusterIP",message="clusterIP must be the first of clusterIPs"
 type CoreDNSSpec struct {
 	// enabled deploys CoreDNS. Setting it to false removes what wharf
@@ -215,7 +215,7 @@ type Upstream string
 //
 // +kubebuilder:validation:MinLength=1
 // +kubebuilder:validation:MaxLength=253
-// +kubebuilder:validation:XValidation:rule="self.matches('^[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?(\\\\.[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?)*$')",message="hostname must be an RFC 1123 DNS name such as k3s.test.org: labels of at most 63 letters, digits and '-', separated by '.', each starting and ending with a letter or digit"
+// +kubebuilder:validation:XValidation:rule="self.matches('(?i)^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?([.][a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$')",message="hostname must be an RFC 1123 DNS name such as k3s.test.org: labels of at most 63 letters, digits and '-', separated by '.', each starting and ending with a letter or digit"
 type Hostname string
 
 // CacheSpec configures the cache plugin.
@@ -271,7 +271,7 @@ type NodePlacement struct {
 // Helm chart embedded in wharf or fetched from a repository.
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.chart) || (has(self.chart.repository) && has(self.chart.name) && has(self.chart.version))",message="chart needs repository, name and version"
-// +kubebuilder:validation:XValidation:rule="!has(oldSelf.namespace) || !has(self.namespace) || self.namespace == oldSelf.namespace || (has(oldSelf.enabled) && !oldSelf.enabled)",message="the Traefik namespace cannot change while Traefik is enabled: wharf will not strand the running Traefik. To move it, set traefik.enabled: false, apply, then set the new namespace and enabled: true"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.namespace) || !has(self.namespace) || self.namespace in [oldSelf.namespace] || (has(oldSelf.enabled) && !oldSelf.enabled)",message="the Traefik namespace cannot change while Traefik is enabled: wharf will not strand the running Traefik. To move it, set traefik.enabled: false, apply, then set the new namespace and enabled: true"
 type TraefikSpec struct {
 	// enabled deploys Traefik. Setting it to false removes what wharf
 	// deployed for Traefik; the traefik.io CRDs stay while any
@@ -373,7 +373,14 @@ type ChartSource struct {
 
 // DashboardSpec exposes the Traefik dashboard at http://<host>/dashboard/.
 //
-// +kubebuilder:validation:XValidation:rule="!(has(self.enabled) && self.enabled) || has(self.basicAuth)",message="the dashboard must be protected: set basicAuth.secretName to a Secret of htpasswd lines, or basicAuth: {} to let wharf generate a password"
+//
+// A dashboard is never served without authentication: basicAuth is
+// required when it is enabled. Server-side apply turns basicAuth: {} into
+// null when a field manager removes secretName (its merge leaves no empty
+// objects), so on an update basicAuth may also be null or go away after
+// it was set: wharf then generates a password, as for {}.
+//
+// +kubebuilder:validation:XValidation:rule="!(has(self.enabled) && self.enabled) || has(self.basicAuth) || (oldSelf.hasValue() && has(oldSelf.value().basicAuth))",optionalOldSelf=true,message="the dashboard must be protected: set basicAuth.secretName to a Secret of htpasswd lines, or basicAuth: {} to let wharf generate a password"
 // +kubebuilder:validation:XValidation:rule="!(has(self.enabled) && self.enabled) || (has(self.host) && size(self.host) > 0)",message="the dashboard needs a host, such as traefik.example.com"
 type DashboardSpec struct {
 	// enabled exposes the dashboard.
@@ -419,7 +426,7 @@ type BasicAuth struct {
 
 // ServiceLBSpec configures the node-port load balancer that gives Services
 // of type LoadBalancer node IPs, as K3s's ServiceLB (Klipper LB) does.
-// +kubebuilder:validation:XValidation:rule="!has(oldSelf.namespace) || !has(self.namespace) || self.namespace == oldSelf.namespace || (has(oldSelf.enabled) && !oldSelf.enabled)",message="the ServiceLB namespace cannot change while ServiceLB is enabled: wharf will not strand the running ServiceLB. To move it, set serviceLB.enabled: false, apply, then set the new namespace and enabled: true"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.namespace) || !has(self.namespace) || self.namespace in [oldSelf.namespace] || (has(oldSelf.enabled) && !oldSelf.enabled)",message="the ServiceLB namespace cannot change while ServiceLB is enabled: wharf will not strand the running ServiceLB. To move it, set serviceLB.enabled: false, apply, then set the new namespace and enabled: true"
 type ServiceLBSpec struct {
 	// enabled serves LoadBalancer Services. Setting it to false removes
 	// every svclb DaemonSet and the ingress wharf wrote.

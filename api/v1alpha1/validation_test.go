@@ -195,11 +195,13 @@ func TestAPIServerTransitions(t *testing.T) {
 		{"move running ServiceLB", `spec: {serviceLB: {namespace: lb}}`, "the ServiceLB namespace cannot change while ServiceLB is enabled"},
 		{"disable ServiceLB", `spec: {serviceLB: {enabled: false}}`, ""},
 		{"move and enable ServiceLB", `spec: {serviceLB: {enabled: true, namespace: lb}}`, ""},
-		{"disable CoreDNS", `spec: {coredns: {enabled: false}}`, ""},
-		{"move disabled CoreDNS", `spec: {coredns: {enabled: false, namespace: dns2}}`, ""},
-		{"enable moved CoreDNS", `spec: {coredns: {enabled: true, namespace: dns2}}`, ""},
-		{"deletionPolicy Delete", `spec: {deletionPolicy: Delete}`, ""},
-		{"deletionPolicy back to the default", `spec: {}`, ""},
+		{"a document without the moved namespace would move ServiceLB back", `spec: {coredns: {enabled: false}}`, "the ServiceLB namespace cannot change"},
+		{"disable CoreDNS", `spec: {coredns: {enabled: false}, serviceLB: {namespace: lb}}`, ""},
+		{"move disabled CoreDNS", `spec: {coredns: {enabled: false, namespace: dns2}, serviceLB: {namespace: lb}}`, ""},
+		{"enable moved CoreDNS", `spec: {coredns: {enabled: true, namespace: dns2}, serviceLB: {namespace: lb}}`, ""},
+		{"deletionPolicy Delete", `spec: {deletionPolicy: Delete, coredns: {namespace: dns2}, serviceLB: {namespace: lb}}`, ""},
+		{"deletionPolicy back to the default", `spec: {coredns: {namespace: dns2}, serviceLB: {namespace: lb}}`, ""},
+		{"enable the dashboard without a way to authenticate", `spec: {coredns: {namespace: dns2}, serviceLB: {namespace: lb}, traefik: {dashboard: {enabled: true, host: t.example.com}}}`, "the dashboard must be protected"},
 	}
 	for _, st := range steps {
 		err := apply(t, env.Client, st.doc)
