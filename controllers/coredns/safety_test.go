@@ -44,6 +44,7 @@ func TestKubeDNSKeepsItsIP(t *testing.T) {
 		return nil
 	})
 
+	outer := t
 	t.Run("a deleted kube-dns comes back on its IP", func(t *testing.T) {
 		old := getKubeDNS(ctx, t, c)
 		must(t, c.Delete(ctx, old))
@@ -82,7 +83,7 @@ func TestKubeDNSKeepsItsIP(t *testing.T) {
 			Spec:       corev1.ServiceSpec{ClusterIP: "10.43.0.53", Ports: []corev1.ServicePort{{Port: 80}}},
 		}
 		must(t, c.Create(ctx, squatter))
-		testenv.StartManager(t, env.Config)
+		testenv.StartManager(outer, env.Config) // runs on after this subtest
 		cn := waitCR(ctx, t, c, "ClusterIPUnavailable", func(cn *v1alpha1.ClusterNetworking) error {
 			return wantCondition(cn, v1alpha1.ConditionCoreDNSReady, metav1.ConditionFalse, coredns.ReasonClusterIPUnavailable)
 		})

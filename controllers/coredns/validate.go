@@ -32,8 +32,9 @@ const corefileName = "Corefile"
 //
 // CoreDNS's own plugin setup is not run in-process: it would read the
 // manager's files rather than the pod's and contact the API server, and
-// linking CoreDNS's plugins (cloud SDKs, QUIC, gRPC) would add tens of
-// megabytes to the manager. Other plugin arguments are checked only when
+// linking CoreDNS's plugins would add some 765 packages to the manager's
+// 906 (CoreDNS 1.15: AWS and Google Cloud SDKs, the DataDog tracer, gRPC,
+// QUIC, the etcd client), tens of megabytes. Other plugin arguments are checked only when
 // CoreDNS loads the plugin; a pod that exits on them is reported by
 // DeploymentHealth while the previous pods keep serving.
 func ValidateCorefile(corefile string) error {
