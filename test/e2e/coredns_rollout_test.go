@@ -35,7 +35,8 @@ import (
 const dnsNode = "dns01"
 
 // TestCoreDNSBadCorefile: a Corefile that passes wharf's checks but makes
-// the real CoreDNS exit (a plugin argument CoreDNS refuses at start) never
+// the real CoreDNS exit (a property of the log plugin CoreDNS refuses when
+// it sets the plugin up) never
 // takes the serving CoreDNS down. The new pod crashes, the old pod keeps
 // answering, CoreDNSReady turns False quoting CoreDNS's own error, and
 // removing the bad snippet brings Ready back.
@@ -72,13 +73,13 @@ func TestCoreDNSBadCorefile(t *testing.T) {
 	})
 
 	corednsStep(t, "a Corefile CoreDNS refuses leaves the old pod serving and says why", func() {
-		editCoreDNS(ctx, t, cl, func(s *v1alpha1.CoreDNSSpec) { s.Snippets.ServerBlock = "bufsize 100000" })
+		editCoreDNS(ctx, t, cl, func(s *v1alpha1.CoreDNSSpec) { s.Snippets.ServerBlock = "log {\n  frobnicate\n}" })
 		cn := waitClusterNetworking(ctx, t, cl, 2*time.Minute, func(cn *v1alpha1.ClusterNetworking) error {
 			return conditionIs(cn, v1alpha1.ConditionCoreDNSReady, metav1.ConditionFalse, coredns.ReasonRolloutFailed)
 		})
 		msg := meta.FindStatusCondition(cn.Status.Conditions, v1alpha1.ConditionCoreDNSReady).Message
 		t.Logf("CoreDNSReady: %s", msg)
-		if !strings.Contains(msg, "plugin/bufsize") {
+		if !strings.Contains(msg, "unknown property 'frobnicate'") {
 			t.Errorf("the condition does not quote CoreDNS's error: %s", msg)
 		}
 		if err := conditionIs(cn, v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonProgressing); err != nil {
