@@ -47,7 +47,8 @@ const (
 const progressDeadlineSeconds = 180
 
 // ReasonInvalidCorefile is the CoreDNSReady reason for a Corefile that does
-// not parse; the running ConfigMap is kept.
+// not parse or that CoreDNS would refuse to load (see ValidateCorefile);
+// the running ConfigMap is kept.
 const ReasonInvalidCorefile = "InvalidCorefile"
 
 // Facts are what rendering needs to know about the cluster.
