@@ -27,7 +27,7 @@ func benchSpec() v1alpha1.CoreDNSSpec {
 
 // benchFacts are the facts of a 50-node cluster.
 func benchFacts() coredns.Facts {
-	f := coredns.Facts{ClusterIP: "10.43.0.10"}
+	f := coredns.Facts{ClusterIPs: []string{"10.43.0.10"}}
 	for i := range 50 {
 		f.NodeHosts = append(f.NodeHosts, "10.10.0."+strconv.Itoa(i+1)+" node-"+strconv.Itoa(i))
 	}
@@ -63,10 +63,10 @@ func BenchmarkValidateCorefile(b *testing.B) {
 // BenchmarkRender renders every CoreDNS object (Corefile, validation,
 // manifests, decoding), as each ClusterNetworking reconcile does.
 func BenchmarkRender(b *testing.B) {
-	spec, facts := benchSpec(), benchFacts()
+	cn, facts := v1alpha1.ClusterNetworkingSpec{CoreDNS: benchSpec()}, benchFacts()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := coredns.Render(spec, facts); err != nil {
+		if _, err := coredns.Render(&cn, facts); err != nil {
 			b.Fatal(err)
 		}
 	}

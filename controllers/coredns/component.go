@@ -21,6 +21,8 @@ import (
 // What wharf applies for CoreDNS, and what it reads to render it:
 // +kubebuilder:rbac:groups="",resources=serviceaccounts;configmaps;services,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
+// What it reads to tell why a rollout fails (the newest ReplicaSet's pods):
+// +kubebuilder:rbac:groups=apps,resources=replicasets,verbs=list
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles;clusterrolebindings,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch
 // What the system:coredns ClusterRole grants, which wharf must hold to grant:
@@ -44,16 +46,18 @@ func (c *Component) ConditionType() string { return v1alpha1.ConditionCoreDNSRea
 // Enabled implements component.Component.
 func (c *Component) Enabled(cn *v1alpha1.ClusterNetworking) bool { return cn.Spec.CoreDNS.IsEnabled() }
 
-// Render implements component.Component: it reads the kube-dns Service and
-// the Nodes from the cache and renders with Render. A Corefile that does not
-// parse or a cluster IP that cannot be applied returns a
-// component.StalledError and nothing to apply.
+// Render implements component.Component: it gathers the facts (the
+// kube-dns Service, the IPs recorded in status, the Nodes, the NodeHosts in
+// the cluster) and renders with Render. A Corefile that would not load or a
+// cluster IP that cannot be applied returns a component.StalledError, and
+// a kube-dns IP held by another Service an error with reason
+// ClusterIPUnavailable; then nothing is applied.
 func (c *Component) Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
-	facts, err := c.gatherFacts(ctx, &cn.Spec.CoreDNS)
+	facts, err := c.gatherFacts(ctx, cn)
 	if err != nil {
 		return nil, err
 	}
-	objs, err := Render(cn.Spec.CoreDNS, facts)
+	objs, err := Render(&cn.Spec, facts)
 	if st, ok := component.AsStalled(err); ok && st.Reason == ReasonInvalidCorefile {
 		return nil, fmt.Errorf("%w; CoreDNS keeps running the Corefile of the coredns ConfigMap, which is left as it is", err)
 	}
@@ -61,9 +65,9 @@ func (c *Component) Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) 
 }
 
 // RenderOffline implements component.OfflineRenderer: no nodes, and the
-// spec's cluster IP or the default one.
+// spec's cluster IPs, else those recorded in status, else the default one.
 func (c *Component) RenderOffline(cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
-	return Render(cn.Spec.CoreDNS, Facts{})
+	return Render(&cn.Spec, Facts{ClusterIPs: orDefaultIPs(specClusterIPs(&cn.Spec.CoreDNS), recordedClusterIPs(cn))})
 }
 
 // Disable implements component.Disabler: the frame prunes what wharf

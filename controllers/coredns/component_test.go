@@ -316,8 +316,13 @@ func deploymentGeneration(ctx context.Context, t *testing.T, c client.Client) in
 
 func waitFor(ctx context.Context, t *testing.T, what string, check func() error) {
 	t.Helper()
+	waitForWithin(ctx, t, what, 30*time.Second, check)
+}
+
+func waitForWithin(ctx context.Context, t *testing.T, what string, timeout time.Duration, check func() error) {
+	t.Helper()
 	var last error
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
 		last = check()
 		return last == nil, nil
 	})

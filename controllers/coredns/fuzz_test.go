@@ -55,7 +55,7 @@ func FuzzRenderCorefile(f *testing.F) {
 		if err != nil || again != corefile {
 			t.Fatalf("RenderCorefile is not deterministic: %v\n%q\n%q", err, corefile, again)
 		}
-		objs, err := coredns.Render(spec, coredns.Facts{})
+		objs, err := coredns.Render(&v1alpha1.ClusterNetworkingSpec{CoreDNS: spec}, coredns.Facts{})
 		if err != nil {
 			return
 		}

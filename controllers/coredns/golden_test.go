@@ -38,10 +38,15 @@ func hosts(ip string, names ...v1alpha1.Hostname) v1alpha1.HostEntry {
 // goldenCases are CoreDNS specs as the API server stores them (CRD
 // defaults applied) with the cluster facts they are rendered with.
 var goldenCases = []struct {
-	name  string
-	spec  v1alpha1.CoreDNSSpec
-	nodes []corev1.Node
-	ip    string
+	name    string
+	spec    v1alpha1.CoreDNSSpec
+	cluster v1alpha1.ClusterNetworkingSpec // its coredns section is spec
+	nodes   []corev1.Node
+	ip      []string
+	// current is the NodeHosts key in the cluster, written the node
+	// names wharf wrote it for.
+	current string
+	written []string
 }{
 	{
 		name:  "seeds",
@@ -77,7 +82,7 @@ var goldenCases = []struct {
 			},
 		},
 		nodes: seedsNodes,
-		ip:    "10.96.0.10",
+		ip:    []string{"10.96.0.10"},
 	},
 	{
 		name: "snippets",
@@ -99,7 +104,33 @@ var goldenCases = []struct {
 			testNode("master02", "10.0.0.52", "fd00:10::52"),
 			testNode("worker6", "fd00:10:0:0:0:0:0:60"),
 		},
-		ip: "fd00:43::a",
+		ip: []string{"fd00:43::a"},
+	},
+	{
+		name: "dual-stack",
+		spec: v1alpha1.CoreDNSSpec{ClusterIPs: []string{"10.43.0.10", "2001:cafe:43::a"}},
+		nodes: []corev1.Node{
+			testNode("master01", "10.0.0.51", "2001:cafe:10::51"),
+			testNode("worker10", "10.0.0.100", "2001:cafe:10::100"),
+			testNode("worker9", "10.0.0.9"),
+		},
+		ip: []string{"10.43.0.10", "2001:cafe:43::a"},
+	},
+	{
+		name: "k3d-nodehosts",
+		spec: v1alpha1.CoreDNSSpec{Replicas: ptr.To[int32](2)},
+		// master03 was deleted; k3d wrote host.k3d.internal.
+		nodes:   seedsNodes,
+		current: "10.0.0.51 master01\n172.18.0.1 host.k3d.internal\n10.0.0.53 master03\n10.0.0.52 master02\n",
+		written: []string{"master01", "master02", "master03"},
+	},
+	{
+		name: "air-gap",
+		cluster: v1alpha1.ClusterNetworkingSpec{
+			SystemDefaultRegistry: "registry.example.com:5000",
+			ImagePullSecrets:      []corev1.LocalObjectReference{{Name: "regcred"}},
+		},
+		nodes: seedsNodes,
 	},
 	{
 		name:  "nodehosts-disabled",
@@ -114,12 +145,15 @@ var goldenCases = []struct {
 func TestGolden(t *testing.T) {
 	for _, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
-			spec := withCRDDefaults(t, tc.spec)
-			facts := coredns.Facts{ClusterIP: tc.ip}
+			cn := tc.cluster
+			cn.CoreDNS = tc.spec
+			cn = withCRDDefaults(t, cn)
+			spec := cn.CoreDNS
+			facts := coredns.Facts{ClusterIPs: tc.ip, CurrentNodeHosts: tc.current, WrittenNodes: tc.written}
 			if spec.NodeHostsEnabled() {
 				facts.NodeHosts = coredns.NodeHostsLines(tc.nodes)
 			}
-			objs, err := coredns.Render(spec, facts)
+			objs, err := coredns.Render(&cn, facts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -138,12 +172,12 @@ func TestGolden(t *testing.T) {
 }
 
 // withCRDDefaults returns spec as the API server would store it.
-func withCRDDefaults(t *testing.T, spec v1alpha1.CoreDNSSpec) v1alpha1.CoreDNSSpec {
+func withCRDDefaults(t *testing.T, spec v1alpha1.ClusterNetworkingSpec) v1alpha1.ClusterNetworkingSpec {
 	t.Helper()
 	cn := &v1alpha1.ClusterNetworking{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.SingletonName}}
-	cn.Spec.CoreDNS = spec
+	cn.Spec = spec
 	if err := defaults.Apply(cn); err != nil {
 		t.Fatal(err)
 	}
-	return cn.Spec.CoreDNS
+	return cn.Spec
 }

@@ -35,3 +35,51 @@ func TestNodeHostsLines(t *testing.T) {
 		t.Fatalf("empty file %q", got)
 	}
 }
+
+func TestNodeHostsLinesSortNumerically(t *testing.T) {
+	nodes := []corev1.Node{
+		node("worker100", internal("10.0.0.100"), internal("fd00::100")),
+		node("worker9", internal("10.0.0.9"), internal("fd00::9")),
+		node("worker20", internal("10.0.0.20")),
+	}
+	want := []string{"10.0.0.9 worker9", "10.0.0.20 worker20", "10.0.0.100 worker100", "fd00::9 worker9", "fd00::100 worker100"}
+	if got := NodeHostsLines(nodes); !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func TestMergeNodeHosts(t *testing.T) {
+	nodeLines := []string{"10.0.0.51 master01", "10.0.0.52 master02"}
+	for _, tc := range []struct {
+		name, current string
+		written       []string
+		want          []string
+	}{
+		{"fresh", "", nil, nodeLines},
+		{
+			name:    "k3d's line is kept, a deleted node's line goes",
+			current: "10.0.0.51 master01\n172.18.0.1 host.k3d.internal\n10.0.0.53 master03\n10.0.0.52 master02\n",
+			written: []string{"master01", "master02", "master03"},
+			want:    []string{"10.0.0.51 master01", "10.0.0.52 master02", "172.18.0.1 host.k3d.internal"},
+		},
+		{
+			name:    "a node's moved IP replaces its old line",
+			current: "10.0.0.61 master01\n10.0.0.52 master02\n",
+			written: []string{"master01", "master02"},
+			want:    nodeLines,
+		},
+		{
+			name:    "lines wharf never wrote stay, whatever their form",
+			current: "# added by hand\n10.9.9.9 nas nas.home.arpa\n",
+			want:    []string{"10.0.0.51 master01", "10.0.0.52 master02", "10.9.9.9 nas nas.home.arpa", "# added by hand"},
+		},
+	} {
+		got, names := MergeNodeHosts(nodeLines, tc.current, tc.written)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		}
+		if !slices.Equal(names, []string{"master01", "master02"}) {
+			t.Errorf("%s: names %q", tc.name, names)
+		}
+	}
+}

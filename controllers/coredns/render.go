@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/controllers/component"
+	"github.com/wharf-dev/wharf/internal/images"
 	"github.com/wharf-dev/wharf/internal/render"
 	"github.com/wharf-dev/wharf/templates"
 )
@@ -31,19 +33,39 @@ const (
 	CorefileKey      = "Corefile"
 	NodeHostsKey     = "NodeHosts"
 	CorefileHashAnno = "networking.wharf.dev/corefile-hash"
+	// NodeHostsAnno on the coredns ConfigMap lists, comma-separated, the
+	// node names wharf wrote NodeHosts lines for.
+	NodeHostsAnno = "networking.wharf.dev/nodehosts-nodes"
 )
 
+// progressDeadlineSeconds is how long a CoreDNS rollout may go without
+// progress before the Deployment reports ProgressDeadlineExceeded and
+// CoreDNSReady turns False. A pod that exits is reported at once, from its
+// status; the deadline catches pods that never turn Ready for other
+// reasons (an image that cannot be pulled slowly, a pod that cannot be
+// scheduled).
+const progressDeadlineSeconds = 180
+
 // ReasonInvalidCorefile is the CoreDNSReady reason for a Corefile that does
-// not parse; the running ConfigMap is kept.
+// not parse or that CoreDNS would refuse to load (see ValidateCorefile);
+// the running ConfigMap is kept.
 const ReasonInvalidCorefile = "InvalidCorefile"
 
 // Facts are what rendering needs to know about the cluster.
 type Facts struct {
-	// ClusterIP of the kube-dns Service. Empty: the spec's, else
+	// ClusterIPs of the kube-dns Service, primary first (see
+	// ChooseClusterIPs). Empty: the spec's, else
 	// v1alpha1.DefaultDNSClusterIP.
-	ClusterIP string
-	// NodeHosts are the lines of the NodeHosts key (see NodeHostsLines).
+	ClusterIPs []string
+	// NodeHosts are the lines of the NodeHosts key for the Nodes (see
+	// NodeHostsLines).
 	NodeHosts []string
+	// CurrentNodeHosts is the NodeHosts key of the coredns ConfigMap in the
+	// cluster, and WrittenNodes the node names its NodeHostsAnno lists:
+	// lines of CurrentNodeHosts that name neither a Node nor one of those
+	// were written by someone else (k3d adds host.k3d.internal) and are kept.
+	CurrentNodeHosts string
+	WrittenNodes     []string
 }
 
 // manifestFiles are the manifest templates, executed in this order.
@@ -57,33 +79,39 @@ var parsedTemplates = sync.OnceValues(func() (*render.Templates, error) {
 
 // manifestData is what the manifest templates are executed with.
 type manifestData struct {
-	Namespace      string
-	Image          string
-	Replicas       int32
-	ClusterIP      string
-	Corefile       string
-	NodeHosts      string
-	HashAnnotation string
-	CorefileHash   string
-	NodeSelector   map[string]string
-	Tolerations    []corev1.Toleration
-	Resources      corev1.ResourceRequirements
-	NonRoot        bool
+	Namespace               string
+	Image                   string
+	ImagePullSecrets        []corev1.LocalObjectReference
+	Replicas                int32 // 0: not set, the Deployment's count is left alone
+	ProgressDeadlineSeconds int32
+	ClusterIPs              []string
+	Corefile                string
+	NodeHosts               string
+	NodeHostsAnnotation     string
+	NodeHostsNames          string
+	HashAnnotation          string
+	CorefileHash            string
+	NodeSelector            map[string]string
+	Tolerations             []corev1.Toleration
+	Resources               corev1.ResourceRequirements
+	NonRoot                 bool
 }
 
-// Render returns the CoreDNS objects for spec and the cluster facts, in
-// apply order. It is pure. A Corefile that does not parse is a
-// component.StalledError with reason InvalidCorefile, and nothing is
-// returned to apply.
-func Render(spec v1alpha1.CoreDNSSpec, facts Facts) ([]*unstructured.Unstructured, error) {
-	corefile, err := RenderCorefile(&spec)
+// Render returns the CoreDNS objects for the resource's spec (its coredns
+// section, the system default registry and the image pull secrets) and the
+// cluster facts, in apply order. It is pure. A Corefile that does not parse
+// or that CoreDNS would refuse to load is a component.StalledError with
+// reason InvalidCorefile, and nothing is returned to apply.
+func Render(cn *v1alpha1.ClusterNetworkingSpec, facts Facts) ([]*unstructured.Unstructured, error) {
+	spec := &cn.CoreDNS
+	corefile, err := RenderCorefile(spec)
 	if err != nil {
 		return nil, err
 	}
 	if err := ValidateCorefile(corefile); err != nil {
-		return nil, component.Stalled(ReasonInvalidCorefile, fmt.Errorf("the Corefile does not parse: %w", err))
+		return nil, component.Stalled(ReasonInvalidCorefile, fmt.Errorf("the Corefile would not load: %w", err))
 	}
-	data := newManifestData(&spec, facts, corefile)
+	data := newManifestData(cn, facts, corefile)
 	ts, err := parsedTemplates()
 	if err != nil {
 		return nil, err
@@ -106,21 +134,32 @@ func Render(spec v1alpha1.CoreDNSSpec, facts Facts) ([]*unstructured.Unstructure
 	return objs, nil
 }
 
-func newManifestData(spec *v1alpha1.CoreDNSSpec, facts Facts, corefile string) manifestData {
+func newManifestData(cn *v1alpha1.ClusterNetworkingSpec, facts Facts, corefile string) manifestData {
+	spec := &cn.CoreDNS
 	sum := sha256.Sum256([]byte(corefile))
 	d := manifestData{
-		Namespace:      spec.NamespaceOrDefault(),
-		Image:          spec.ImageOrDefault(),
-		Replicas:       1,
-		ClusterIP:      orDefault(facts.ClusterIP, orDefault(spec.ClusterIP, v1alpha1.DefaultDNSClusterIP)),
-		Corefile:       corefile,
-		NodeHosts:      nodeHostsFile(facts.NodeHosts),
-		HashAnnotation: CorefileHashAnno,
-		CorefileHash:   hex.EncodeToString(sum[:]),
-		NodeSelector:   map[string]string{corev1.LabelOSStable: "linux"},
-		Tolerations:    append(builtinTolerations(), spec.NodePlacement.Tolerations...),
-		Resources:      spec.Resources,
-		NonRoot:        spec.ImageOrDefault() == v1alpha1.DefaultCoreDNSImage,
+		Namespace:               spec.NamespaceOrDefault(),
+		Image:                   Image(cn),
+		ImagePullSecrets:        cn.ImagePullSecrets,
+		ProgressDeadlineSeconds: progressDeadlineSeconds,
+		ClusterIPs:              facts.ClusterIPs,
+		Corefile:                corefile,
+		NodeHostsAnnotation:     NodeHostsAnno,
+		HashAnnotation:          CorefileHashAnno,
+		CorefileHash:            hex.EncodeToString(sum[:]),
+		NodeSelector:            map[string]string{corev1.LabelOSStable: "linux"},
+		Tolerations:             append(builtinTolerations(), spec.NodePlacement.Tolerations...),
+		Resources:               spec.Resources,
+		// The default image, mirrored or not, runs as the distroless nonroot user.
+		NonRoot: spec.Image == "" || spec.Image == v1alpha1.DefaultCoreDNSImage,
+	}
+	if len(d.ClusterIPs) == 0 {
+		d.ClusterIPs = orDefaultIPs(specClusterIPs(spec), []string{v1alpha1.DefaultDNSClusterIP})
+	}
+	if spec.NodeHostsEnabled() {
+		lines, names := MergeNodeHosts(facts.NodeHosts, facts.CurrentNodeHosts, facts.WrittenNodes)
+		d.NodeHosts = nodeHostsFile(lines)
+		d.NodeHostsNames = strings.Join(names, ",")
 	}
 	if spec.Replicas != nil {
 		d.Replicas = *spec.Replicas
@@ -130,6 +169,15 @@ func newManifestData(spec *v1alpha1.CoreDNSSpec, facts Facts, corefile string) m
 		d.Resources = defaultResources()
 	}
 	return d
+}
+
+// Image returns the CoreDNS image: spec.coredns.image as written, else the
+// default image on spec.systemDefaultRegistry.
+func Image(cn *v1alpha1.ClusterNetworkingSpec) string {
+	if cn.CoreDNS.Image != "" {
+		return cn.CoreDNS.Image
+	}
+	return images.WithRegistry(v1alpha1.DefaultCoreDNSImage, cn.SystemDefaultRegistry)
 }
 
 // builtinTolerations let CoreDNS run on control-plane nodes and on nodes

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -19,13 +21,27 @@ const corefileName = "Corefile"
 // and serve each zone on each port once. Errors name the line.
 //
 // Imports of snippets defined in the Corefile are followed. Imports of files
-// (such as /etc/coredns/custom/*.override) are not: those files exist only
-// in the CoreDNS pod, so they are left out of the check.
+// are not: those files exist only in the CoreDNS pod, so they are left out
+// of the check, but they must be files of the coredns-custom ConfigMap
+// (/etc/coredns/custom/, see checkPodPath).
 //
-// A plugin's own arguments are checked only when CoreDNS loads the plugin;
-// this check cannot see them.
+// The plugins that read files when CoreDNS starts (file, auto, hosts) must
+// name files the CoreDNS pod mounts: any other file of the container
+// (/etc/shadow, /etc/passwd) makes CoreDNS exit, because it cannot read it
+// or cannot parse it.
+//
+// CoreDNS's own plugin setup is not run in-process: it would read the
+// manager's files rather than the pod's and contact the API server, and
+// linking CoreDNS's plugins would add some 765 packages to the manager's
+// 906 (CoreDNS 1.15: AWS and Google Cloud SDKs, the DataDog tracer, gRPC,
+// QUIC, the etcd client), tens of megabytes. Other plugin arguments are checked only when
+// CoreDNS loads the plugin; a pod that exits on them is reported by
+// DeploymentHealth while the previous pods keep serving.
 func ValidateCorefile(corefile string) error {
-	text := withoutFileImports(corefile)
+	text, err := withoutFileImports(corefile)
+	if err != nil {
+		return err
+	}
 	blocks, err := caddyfile.Parse(corefileName, strings.NewReader(text), Directives)
 	if err != nil {
 		return err
@@ -36,7 +52,73 @@ func ValidateCorefile(corefile string) error {
 	if len(blocks) == 0 {
 		return errors.New("no server block")
 	}
-	return checkServerKeys(blocks)
+	if err := checkServerKeys(blocks); err != nil {
+		return err
+	}
+	return checkFilePaths(blocks)
+}
+
+// Files the CoreDNS container has, besides CustomDir's.
+const (
+	etcHosts = "/etc/hosts"
+)
+
+// checkPodPath checks that path, as a plugin on line reads it, is a file
+// the CoreDNS pod mounts: under CustomDir (the coredns-custom ConfigMap),
+// or one of also. A relative path is taken from root, the server block's
+// root directive, else from the container's working directory "/".
+func checkPodPath(line int, what, path, root string, also ...string) error {
+	abs := path
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join("/", root, abs)
+	}
+	abs = filepath.Clean(abs)
+	if abs == CustomDir || strings.HasPrefix(abs, CustomDir+"/") || slices.Contains(also, abs) {
+		return nil
+	}
+	allowed := CustomDir + "/ (the files of the " + CustomConfigMap + " ConfigMap)"
+	for _, a := range also {
+		allowed += ", " + a
+	}
+	return fmt.Errorf("%s:%d - %s %s: CoreDNS reads it inside its pod, which holds no such file to read: "+
+		"CoreDNS would exit. Use a file under %s", corefileName, line, what, path, allowed)
+}
+
+// checkFilePaths checks the files that file, auto and hosts read at start.
+func checkFilePaths(blocks []caddyfile.ServerBlock) error {
+	for _, b := range blocks {
+		root := ""
+		if toks := b.Tokens["root"]; len(toks) > 1 {
+			root = toks[1].Text
+		}
+		for _, directive := range []string{"file", "auto", "hosts"} {
+			d := caddyfile.NewDispenserTokens(corefileName, b.Tokens[directive])
+			for d.Next() {
+				line := d.Line()
+				args := d.RemainingArgs()
+				switch {
+				case directive == "file" && len(args) > 0:
+					if err := checkPodPath(line, directive, args[0], root); err != nil {
+						return err
+					}
+				case directive == "hosts" && len(args) > 0:
+					if err := checkPodPath(line, directive, args[0], root, etcHosts, NodeHostsPath); err != nil {
+						return err
+					}
+				}
+				for d.NextBlock() {
+					sub, subLine := d.Val(), d.Line()
+					subArgs := d.RemainingArgs()
+					if directive == "auto" && sub == "directory" && len(subArgs) > 0 {
+						if err := checkPodPath(subLine, "auto directory", subArgs[0], root); err != nil {
+							return err
+						}
+					}
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // lineToken is a token with the line it starts on and the line it ends on.
@@ -62,8 +144,9 @@ func tokens(text string) []lineToken {
 }
 
 // withoutFileImports blanks the lines that import files rather than
-// snippets, keeping line numbers.
-func withoutFileImports(text string) string {
+// snippets, keeping line numbers. An import of a file that is not in the
+// coredns-custom ConfigMap is an error.
+func withoutFileImports(text string) (string, error) {
 	toks := tokens(text)
 	snippets := map[string]bool{}
 	for i, t := range toks {
@@ -78,11 +161,20 @@ func withoutFileImports(text string) string {
 			continue
 		}
 		if !snippets[toks[i+1].text] {
+			// caddy resolves a relative import from the importing file's
+			// directory, here the Corefile's.
+			path := toks[i+1].text
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(ConfigDir, path)
+			}
+			if err := checkPodPath(t.line, "import", path, ""); err != nil {
+				return "", err
+			}
 			blank[t.line] = true
 		}
 	}
 	if len(blank) == 0 {
-		return text
+		return text, nil
 	}
 	lines := strings.Split(text, "\n")
 	for l := range blank {
@@ -90,7 +182,7 @@ func withoutFileImports(text string) string {
 			lines[l-1] = ""
 		}
 	}
-	return strings.Join(lines, "\n")
+	return strings.Join(lines, "\n"), nil
 }
 
 // checkBraces reports a '{' never closed or a '}' never opened. The
