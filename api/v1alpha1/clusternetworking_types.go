@@ -373,7 +373,6 @@ type ChartSource struct {
 
 // DashboardSpec exposes the Traefik dashboard at http://<host>/dashboard/.
 //
-//
 // A dashboard is never served without authentication: basicAuth is
 // required when it is enabled. Server-side apply turns basicAuth: {} into
 // null when a field manager removes secretName (its merge leaves no empty
