@@ -28,20 +28,30 @@ func (r *Reconciler) finish(ctx context.Context, svc *corev1.Service) error {
 
 // release undoes what wharf did for a Service it no longer serves (its
 // type or class changed, ServiceLB was disabled, the ClusterNetworking is
-// gone): DaemonSets deleted, then the ingress wharf wrote cleared and
-// wharf's finalizer removed. A Service wharf never touched costs no write.
+// gone) and forgets it.
 func (r *Reconciler) release(ctx context.Context, svc *corev1.Service) error {
 	key := client.ObjectKeyFromObject(svc)
 	r.Tracker.Forget(key)
 	r.built.forget(key)
+	return r.undo(ctx, svc)
+}
+
+// undo deletes the Service's DaemonSets, then clears the ingress wharf
+// wrote and removes wharf's finalizer. A Service that is no longer of type
+// LoadBalancer loses its ingress whoever wrote it (K3s, say): no load
+// balancer serves it any more, as the cloud-provider service controller K3s
+// runs also clears it. A Service wharf never touched costs no write.
+func (r *Reconciler) undo(ctx context.Context, svc *corev1.Service) error {
+	key := client.ObjectKeyFromObject(svc)
 	deleted, err := r.deleteDaemonSets(ctx, key, svc, types.NamespacedName{})
 	if err != nil {
 		return err
 	}
+	notLB := svc.Spec.Type != corev1.ServiceTypeLoadBalancer && len(svc.Status.LoadBalancer.Ingress) > 0
 	// wharf writes the ingress only while its finalizer is on the Service
 	// and clears it before removing the finalizer: without the finalizer,
 	// the ingress (if any) is another load balancer's.
-	if !hasFinalizer(svc) && deleted == 0 {
+	if !hasFinalizer(svc) && deleted == 0 && !notLB {
 		return nil
 	}
 	// The cache drops managed fields: read them to know what wharf wrote.
@@ -49,7 +59,8 @@ func (r *Reconciler) release(ctx context.Context, svc *corev1.Service) error {
 	if err := r.Reader.Get(ctx, key, live); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("read service %s: %w", key, err))
 	}
-	if ownsIngress(live) && len(live.Status.LoadBalancer.Ingress) > 0 {
+	stale := live.Spec.Type != corev1.ServiceTypeLoadBalancer || ownsIngress(live)
+	if stale && len(live.Status.LoadBalancer.Ingress) > 0 {
 		if _, err := r.writeIngress(ctx, live, nil); err != nil {
 			return err
 		}

@@ -22,6 +22,9 @@ type observation struct {
 	// those still to be created; it is counted only when the ingress
 	// changes, the only case holdPartial looks at it.
 	starting int
+	// recheck, when set, is when to look again at a DaemonSet that has no
+	// pod yet (see creationFailure).
+	recheck time.Duration
 }
 
 // startingPods counts the pods that are neither Ready, nor being deleted,
@@ -44,6 +47,18 @@ func startingPods(pods []corev1.Pod) int {
 // serve keeps the finalizer on svc, applies its DaemonSet, removes stale
 // ones, writes the ingress and records the Service's state.
 func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg settings) error {
+	refusal, err := policyCheck(svc, &cfg.spec, func() (map[string]string, error) { return r.namespaceLabels(ctx, svc.Namespace) })
+	if err != nil {
+		return err
+	}
+	if refusal.reason != "" {
+		// Nothing is served: no DaemonSet, ingress or finalizer of wharf's.
+		if err := r.undo(ctx, svc); err != nil {
+			return err
+		}
+		r.track(svc, false, nil, refusal)
+		return nil
+	}
 	if err := r.ensureFinalizer(ctx, svc); err != nil {
 		return err
 	}
@@ -51,14 +66,22 @@ func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg setting
 	if err != nil {
 		return err
 	}
+	current := ingressStrings(svc.Status.LoadBalancer.Ingress)
 	ds, err := r.desired(svc, cfg, nodes.facts)
 	if err != nil {
-		// Only a change to the Service can fix it, and that reconciles again.
-		r.track(svc, false, nil, pending{action: actionFixService, reason: err.Error()})
+		// Only a change to the Service (or the spec) can fix it, and that
+		// reconciles again. The DaemonSet applied last, if any, stays.
+		r.track(svc, false, current, pending{action: actionFixService, reason: err.Error()})
 		return nil
 	}
 	dsKey := ds.key
 	if err := r.applyDaemonSet(ctx, svc, ds, cfg, nodes.facts); err != nil {
+		if msg, ok := refusedByAPIServer(err); ok {
+			// The returned error retries with the controller's backoff; the
+			// Event goes out once per new message.
+			r.track(svc, false, current, pending{action: actionApplyRefused, failed: true,
+				reason: fmt.Sprintf("the API server refused the svclb DaemonSet %s: %s", dsKey, msg)})
+		}
 		return err
 	}
 	if _, err := r.deleteDaemonSets(ctx, client.ObjectKeyFromObject(svc), svc, dsKey); err != nil {
@@ -71,7 +94,13 @@ func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg setting
 	if wait := r.holdPartial(svc, obs); wait > 0 {
 		return &requeueAfter{wait}
 	}
-	return r.publish(ctx, svc, obs)
+	if err := r.publish(ctx, svc, obs); err != nil {
+		return err
+	}
+	if obs.recheck > 0 {
+		return &requeueAfter{obs.recheck}
+	}
+	return nil
 }
 
 // holdPartialFor is how long a partial ingress waits for the Service's
@@ -170,7 +199,9 @@ func (r *Reconciler) observe(ctx context.Context, svc *corev1.Service, cfg setti
 	}
 	ips := ingressIPs(svc, own, nodes.byName, local)
 	eligible := func() eligibility {
-		return eligibleNodes(nodes.items, placementFor(svc, &cfg.spec, nodes.facts), tolerations(&cfg.spec))
+		// The DaemonSet was built, so the annotation parses.
+		tols, _ := podTolerations(svc, &cfg.spec)
+		return eligibleNodes(nodes.items, placementFor(svc, &cfg.spec, nodes.facts), tols)
 	}
 	if len(ips) > 0 {
 		obs := observation{ips: ips}
@@ -186,7 +217,14 @@ func (r *Reconciler) observe(ctx context.Context, svc *corev1.Service, cfg setti
 			return observation{}, err
 		}
 	}
-	return observation{pending: pendingReason(svc, eligible(), own, others)}, nil
+	e := eligible()
+	obs := observation{pending: pendingReason(svc, e, own, others)}
+	if obs.pending.reason == "" && len(own) == 0 && len(e.nodes) > 0 {
+		if obs.pending, obs.recheck, err = r.creationFailure(ctx, ds); err != nil {
+			return observation{}, err
+		}
+	}
+	return obs, nil
 }
 
 // podsToCome counts the eligible nodes without a pod of the Service yet:
@@ -258,5 +296,5 @@ func (r *Reconciler) track(svc *corev1.Service, ingressChanged bool, ips []strin
 	case ingressChanged && len(ips) == 0 && p.reason == "":
 		r.event(svc, corev1.EventTypeWarning, ReasonUnAvailableLoadBalancer, actionWaitForNode, "There are no available nodes for LoadBalancer")
 	}
-	r.Tracker.Set(key, ServiceState{Ready: len(ips) > 0, Pending: p.reason})
+	r.Tracker.Set(key, ServiceState{Ready: len(ips) > 0, Pending: p.reason, Failed: p.failed})
 }
