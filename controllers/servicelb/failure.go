@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -40,6 +41,43 @@ func refusedByAPIServer(err error) (string, bool) {
 		return "", false
 	}
 	return s.Message, true
+}
+
+// backoff spaces the retries of Services whose DaemonSet the API server
+// refused: 5s, doubling up to 5 minutes, per Service.
+type backoff struct {
+	mu    sync.Mutex
+	tries map[types.NamespacedName]int
+}
+
+const (
+	refusedRetryFirst = 5 * time.Second
+	refusedRetryMax   = 5 * time.Minute
+)
+
+// next returns how long to wait before retrying key, and counts a try.
+func (b *backoff) next(key types.NamespacedName) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.tries == nil {
+		b.tries = map[types.NamespacedName]int{}
+	}
+	n := b.tries[key]
+	b.tries[key] = n + 1
+	d := refusedRetryFirst
+	for range n {
+		if d *= 2; d >= refusedRetryMax {
+			return refusedRetryMax
+		}
+	}
+	return d
+}
+
+// reset forgets the tries of key.
+func (b *backoff) reset(key types.NamespacedName) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.tries, key)
 }
 
 // podsDeadline is how long a svclb DaemonSet may have no pod at all, after

@@ -34,9 +34,10 @@ type Reconciler struct {
 	// Tracker receives each Service's state for the ClusterNetworking status.
 	Tracker *Tracker
 
-	stale staleGuard
-	nodes nodeCache
-	built buildMemo
+	stale   staleGuard
+	nodes   nodeCache
+	built   buildMemo
+	refused backoff
 
 	holdMu sync.Mutex
 	holds  map[types.NamespacedName]time.Time
@@ -69,6 +70,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		r.Tracker.Forget(req.NamespacedName)
 		r.stale.forget(req.NamespacedName)
 		r.built.forget(req.NamespacedName)
+		r.refused.reset(req.NamespacedName)
 		_, err := r.deleteDaemonSets(ctx, req.NamespacedName, nil, types.NamespacedName{})
 		return ctrl.Result{}, err
 	}

@@ -23,6 +23,7 @@ func (r *Reconciler) finish(ctx context.Context, svc *corev1.Service) error {
 	}
 	r.Tracker.Forget(key)
 	r.built.forget(key)
+	r.refused.reset(key)
 	return nil
 }
 
@@ -33,6 +34,7 @@ func (r *Reconciler) release(ctx context.Context, svc *corev1.Service) error {
 	key := client.ObjectKeyFromObject(svc)
 	r.Tracker.Forget(key)
 	r.built.forget(key)
+	r.refused.reset(key)
 	return r.undo(ctx, svc)
 }
 
@@ -65,7 +67,10 @@ func (r *Reconciler) undo(ctx context.Context, svc *corev1.Service) error {
 			return err
 		}
 	}
-	if hasFinalizer(live) && (deleted > 0 || ownsFinalizer(live)) {
+	// Once a Service is no longer of type LoadBalancer, no load balancer
+	// needs the cleanup finalizer, whoever added it (K3s's cloud provider,
+	// say): left there, it would block the Service's deletion for good.
+	if hasFinalizer(live) && (deleted > 0 || ownsFinalizer(live) || live.Spec.Type != corev1.ServiceTypeLoadBalancer) {
 		return r.removeFinalizer(ctx, live)
 	}
 	return nil

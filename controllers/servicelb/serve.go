@@ -77,13 +77,15 @@ func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg setting
 	dsKey := ds.key
 	if err := r.applyDaemonSet(ctx, svc, ds, cfg, nodes.facts); err != nil {
 		if msg, ok := refusedByAPIServer(err); ok {
-			// The returned error retries with the controller's backoff; the
-			// Event goes out once per new message.
+			// Retried with a backoff of its own, slower than the
+			// controller's; the Event goes out once per new message.
 			r.track(svc, false, current, pending{action: actionApplyRefused, failed: true,
 				reason: fmt.Sprintf("the API server refused the svclb DaemonSet %s: %s", dsKey, msg)})
+			return &requeueAfter{r.refused.next(client.ObjectKeyFromObject(svc))}
 		}
 		return err
 	}
+	r.refused.reset(client.ObjectKeyFromObject(svc))
 	if _, err := r.deleteDaemonSets(ctx, client.ObjectKeyFromObject(svc), svc, dsKey); err != nil {
 		return err
 	}
