@@ -48,6 +48,8 @@ func TestServiceLBSafety(t *testing.T) {
 	// Before the manager starts: what an older wharf and K3s left behind.
 	legacy := createService(t, c, lbService("legacy", 8100, nil))
 	oldDS := applyLegacyDaemonSet(t, c, cn, legacy)
+	k3sMade := createService(t, c, lbService("k3s-made", 8108, nil))
+	k3sDS := createK3sDaemonSet(t, c, cn, k3sMade)
 	k3sWritten := k3sServedService(t, c)
 	oldK3s := createService(t, c, &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "old-k3s", Namespace: "default", Finalizers: []string{servicelb.LegacyFinalizer}},
@@ -82,6 +84,19 @@ func TestServiceLBSafety(t *testing.T) {
 		}
 	})
 
+	t.Run("a DaemonSet K3s created loses the nodeselector label too", func(t *testing.T) {
+		eventually(t, "label gone", func(ctx context.Context) error {
+			ds := &appsv1.DaemonSet{}
+			if err := c.Get(ctx, client.ObjectKeyFromObject(k3sDS), ds); err != nil {
+				return err
+			}
+			if _, ok := ds.Labels[servicelb.NodeSelectorAnnotation]; ok || ds.UID != k3sDS.UID {
+				return fmt.Errorf("labels %v, uid %s (was %s)", ds.Labels, ds.UID, k3sDS.UID)
+			}
+			return nil
+		})
+	})
+
 	t.Run("K3s's start-up clean-up deletes no svclb DaemonSet", func(t *testing.T) {
 		svc := createService(t, c, lbService("k3s-proof", 8101, nil))
 		ds := waitDaemonSet(t, c, svc)
@@ -92,7 +107,7 @@ func TestServiceLBSafety(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(2 * time.Second)
-		for _, want := range []*appsv1.DaemonSet{ds, oldDS} {
+		for _, want := range []*appsv1.DaemonSet{ds, oldDS, k3sDS} {
 			got := &appsv1.DaemonSet{}
 			if err := c.Get(ctx, client.ObjectKeyFromObject(want), got); err != nil || got.UID != want.UID {
 				t.Errorf("daemonset %s: uid %s (err %v), want %s kept", want.Name, got.UID, err, want.UID)
@@ -316,6 +331,32 @@ func applyLegacyDaemonSet(t *testing.T, c client.Client, cn *v1alpha1.ClusterNet
 	}
 	ds := &appsv1.DaemonSet{}
 	if err := c.Get(ctx, types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}, ds); err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+// createK3sDaemonSet creates the svclb DaemonSet of svc as K3s does: with
+// the nodeselector label, by an update of the k3s field manager.
+func createK3sDaemonSet(t *testing.T, c client.Client, cn *v1alpha1.ClusterNetworking, svc *corev1.Service) *appsv1.DaemonSet {
+	t.Helper()
+	ac, err := servicelb.BuildDaemonSet(svc, cn.Spec.ServiceLB, servicelb.ClusterOf(cn), servicelb.Facts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(ac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := &appsv1.DaemonSet{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(content, ds); err != nil {
+		t.Fatal(err)
+	}
+	ds.Annotations = nil
+	ds.Labels = map[string]string{
+		servicelb.NodeSelectorAnnotation: "false", servicelb.SvcNameLabel: svc.Name, servicelb.SvcNamespaceLabel: svc.Namespace,
+	}
+	if err := c.Create(context.Background(), ds, client.FieldOwner("k3s")); err != nil {
 		t.Fatal(err)
 	}
 	return ds

@@ -8,8 +8,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/wharf-dev/wharf/controllers/component"
 )
 
 // observation is what the cluster shows of one served Service.
@@ -162,7 +165,7 @@ func (r *Reconciler) applyDaemonSet(ctx context.Context, svc *corev1.Service, ds
 	live := daemonSetMetadata()
 	switch err := r.Client.Get(ctx, ds.key, live); {
 	case err == nil && r.Applier.UnchangedDigest(ds.applierKey, ds.hash, live):
-		return nil
+		return r.dropNodeSelectorLabel(ctx, live)
 	case apierrors.IsNotFound(err) && r.Applier.RemembersDigest(ds.applierKey, ds.hash):
 		// The cache has not seen the DaemonSet wharf created yet; its
 		// event comes next. A deletion makes the Applier forget it.
@@ -183,6 +186,23 @@ func (r *Reconciler) applyDaemonSet(ctx context.Context, svc *corev1.Service, ds
 		return err
 	}
 	r.event(svc, corev1.EventTypeNormal, ReasonAppliedDaemonSet, "ApplyDaemonSet", "Applied LoadBalancer DaemonSet %s", ds.key)
+	return nil
+}
+
+// dropNodeSelectorLabel removes the nodeselector label from a svclb
+// DaemonSet that still has it although wharf's apply no longer sets it:
+// another manager owns it (K3s created the DaemonSet, say). K3s started
+// with its own ServiceLB disabled would delete the DaemonSet (see
+// NodeSelectorAnnotation). The label is on the DaemonSet, not on its pod
+// template: the pods are not replaced.
+func (r *Reconciler) dropNodeSelectorLabel(ctx context.Context, live *metav1.PartialObjectMetadata) error {
+	if _, ok := live.Labels[NodeSelectorAnnotation]; !ok {
+		return nil
+	}
+	body := []byte(`{"metadata":{"labels":{"` + NodeSelectorAnnotation + `":null}}}`)
+	if err := r.Client.Patch(ctx, live, client.RawPatch(types.MergePatchType, body), client.FieldOwner(component.FieldManager)); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("remove label %s from daemonset %s/%s: %w", NodeSelectorAnnotation, live.Namespace, live.Name, err))
+	}
 	return nil
 }
 
