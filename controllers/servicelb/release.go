@@ -39,21 +39,19 @@ func (r *Reconciler) release(ctx context.Context, svc *corev1.Service) error {
 }
 
 // undo deletes the Service's DaemonSets, then clears the ingress wharf
-// wrote and removes wharf's finalizer. A Service that is no longer of type
-// LoadBalancer loses its ingress whoever wrote it (K3s, say): no load
-// balancer serves it any more, as the cloud-provider service controller K3s
-// runs also clears it. A Service wharf never touched costs no write.
+// wrote and removes wharf's finalizer. A Service wharf never touched costs
+// no write. (A Service changed away from LoadBalancer loses its ingress,
+// whoever wrote it, by the API server itself.)
 func (r *Reconciler) undo(ctx context.Context, svc *corev1.Service) error {
 	key := client.ObjectKeyFromObject(svc)
 	deleted, err := r.deleteDaemonSets(ctx, key, svc, types.NamespacedName{})
 	if err != nil {
 		return err
 	}
-	notLB := svc.Spec.Type != corev1.ServiceTypeLoadBalancer && len(svc.Status.LoadBalancer.Ingress) > 0
 	// wharf writes the ingress only while its finalizer is on the Service
 	// and clears it before removing the finalizer: without the finalizer,
 	// the ingress (if any) is another load balancer's.
-	if !hasFinalizer(svc) && deleted == 0 && !notLB {
+	if !hasFinalizer(svc) && deleted == 0 {
 		return nil
 	}
 	// The cache drops managed fields: read them to know what wharf wrote.
@@ -61,8 +59,7 @@ func (r *Reconciler) undo(ctx context.Context, svc *corev1.Service) error {
 	if err := r.Reader.Get(ctx, key, live); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("read service %s: %w", key, err))
 	}
-	stale := live.Spec.Type != corev1.ServiceTypeLoadBalancer || ownsIngress(live)
-	if stale && len(live.Status.LoadBalancer.Ingress) > 0 {
+	if ownsIngress(live) && len(live.Status.LoadBalancer.Ingress) > 0 {
 		if _, err := r.writeIngress(ctx, live, nil); err != nil {
 			return err
 		}
