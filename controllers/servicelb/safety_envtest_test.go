@@ -218,7 +218,7 @@ func TestServiceLBSafety(t *testing.T) {
 		counter.Reset()
 		time.Sleep(6 * time.Second)
 		// The first retry comes after 5s, the next after 10s.
-		if n := writesTo(counter, "/daemonsets/"); n > 1 {
+		if n := writesTo(counter, "/daemonsets/svclb-refused-"); n > 1 {
 			t.Errorf("%d writes of daemonsets in 6s:\n%s", n, counter.WritePaths())
 		}
 		assertNoDaemonSet(t, c, svc)
