@@ -1,6 +1,7 @@
 package servicelb
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -41,10 +42,11 @@ func defaultSpec() v1alpha1.ServiceLBSpec {
 
 func TestBuildDaemonSetGolden(t *testing.T) {
 	cases := []struct {
-		name  string
-		svc   func() *corev1.Service
-		spec  func() v1alpha1.ServiceLBSpec
-		facts Facts
+		name    string
+		svc     func() *corev1.Service
+		spec    func() v1alpha1.ServiceLBSpec
+		cluster Cluster
+		facts   Facts
 	}{
 		{name: "nginx", svc: nginxService, spec: defaultSpec},
 		{name: "nginx-enablelb", svc: nginxService, spec: defaultSpec, facts: Facts{EnableLBNodes: true}},
@@ -56,10 +58,15 @@ func TestBuildDaemonSetGolden(t *testing.T) {
 		{name: "lbpool-without-enablelb", svc: lbpoolService, spec: defaultSpec},
 		{name: "tolerations-and-selector", svc: priorityService, spec: customSpec, facts: Facts{EnableLBNodes: true}},
 		{name: "long-name", svc: longNameService, spec: defaultSpec},
+		{name: "air-gap", svc: nginxService, spec: defaultSpec, cluster: Cluster{
+			SystemDefaultRegistry: "registry.example.com:5000",
+			ImagePullSecrets:      []corev1.LocalObjectReference{{Name: "regcred"}},
+		}},
+		{name: "tolerations-annotation", svc: tolerationsService, spec: customSpec},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ds, err := BuildDaemonSet(tc.svc(), tc.spec(), tc.facts)
+			ds, err := BuildDaemonSet(tc.svc(), tc.spec(), tc.cluster, tc.facts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,8 +126,15 @@ func priorityService() *corev1.Service {
 	return svc
 }
 
+func tolerationsService() *corev1.Service {
+	svc := nginxService()
+	svc.Annotations = map[string]string{TolerationsAnnotation: `[{"key":"lb.example.com/edge","operator":"Exists","effect":"NoSchedule"}]`}
+	return svc
+}
+
 func customSpec() v1alpha1.ServiceLBSpec {
 	s := defaultSpec()
+	s.AllowedPriorityClasses = []string{"lb-critical"}
 	s.Namespace = "lb-system"
 	s.Image = "registry.example.com/klipper-lb:v0.4.13"
 	s.NodeSelector = &metav1.LabelSelector{
@@ -166,7 +180,7 @@ func TestDaemonSetName(t *testing.T) {
 func TestBuildDaemonSetRefusesBadSourceRange(t *testing.T) {
 	svc := nginxService()
 	svc.Annotations = map[string]string{sourceRangesAnnotation: "10.0.0.0/8, not-a-cidr"}
-	_, err := BuildDaemonSet(svc, defaultSpec(), Facts{})
+	_, err := BuildDaemonSet(svc, defaultSpec(), Cluster{}, Facts{})
 	if err == nil || !strings.Contains(err.Error(), `"not-a-cidr"`) {
 		t.Fatalf("err = %v, want one naming the bad range", err)
 	}
@@ -178,5 +192,71 @@ func TestSourceRangesFromAnnotation(t *testing.T) {
 	got, err := sourceRanges(svc)
 	if err != nil || got != "10.0.0.0/8,172.16.0.0/12" {
 		t.Fatalf("sourceRanges = %q, %v", got, err)
+	}
+}
+
+func TestImageRegistry(t *testing.T) {
+	for _, tc := range []struct{ image, registry, want string }{
+		{"", "", "docker.io/rancher/klipper-lb:v0.4.13"},
+		{"", "registry.example.com:5000", "registry.example.com:5000/rancher/klipper-lb:v0.4.13"},
+		{"", "registry.example.com/mirror/", "registry.example.com/mirror/rancher/klipper-lb:v0.4.13"},
+		// An explicit image is used as it is.
+		{"example.org/klipper-lb:1", "registry.example.com:5000", "example.org/klipper-lb:1"},
+	} {
+		spec := defaultSpec()
+		spec.Image = tc.image
+		if got := imageOf(&spec, tc.registry); got != tc.want {
+			t.Errorf("imageOf(%q, %q) = %q, want %q", tc.image, tc.registry, got, tc.want)
+		}
+	}
+	if got := withRegistry("rancher/klipper-lb:v1", "r.example.com"); got != "r.example.com/rancher/klipper-lb:v1" {
+		t.Errorf("withRegistry without a host = %q", got)
+	}
+}
+
+func TestPriorityClassAllowList(t *testing.T) {
+	svc := priorityService()
+	spec := defaultSpec()
+	if _, err := BuildDaemonSet(svc, spec, Cluster{}, Facts{}); err == nil || !strings.Contains(err.Error(), `"lb-critical"`) {
+		t.Fatalf("err = %v, want the class refused", err)
+	}
+	spec.AllowedPriorityClasses = []string{"lb-critical"}
+	ds, err := BuildDaemonSet(svc, spec, Cluster{}, Facts{})
+	if err != nil || *ds.Spec.Template.Spec.PriorityClassName != "lb-critical" {
+		t.Fatalf("allowed class: %v", err)
+	}
+	// The spec's own class needs no listing.
+	svc.Annotations[PriorityClassAnnotation] = "system-node-critical"
+	if _, err := BuildDaemonSet(svc, defaultSpec(), Cluster{}, Facts{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMalformedTolerationsAnnotation(t *testing.T) {
+	svc := nginxService()
+	svc.Annotations = map[string]string{TolerationsAnnotation: `{"key":"a"}`}
+	if _, err := BuildDaemonSet(svc, defaultSpec(), Cluster{}, Facts{}); err == nil || !strings.Contains(err.Error(), TolerationsAnnotation) {
+		t.Fatalf("err = %v, want one naming the annotation", err)
+	}
+}
+
+// TestNodeSelectorIsAnAnnotation: K3s started with its own ServiceLB
+// disabled deletes every DaemonSet of the LB namespace with the label
+// svccontroller.k3s.cattle.io/nodeselector; wharf's must not carry it.
+func TestNodeSelectorIsAnAnnotation(t *testing.T) {
+	for _, facts := range []Facts{{}, {EnableLBNodes: true}} {
+		ds, err := BuildDaemonSet(nginxService(), defaultSpec(), Cluster{}, facts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := ds.Labels[NodeSelectorAnnotation]; ok {
+			t.Errorf("labels %v hold %s", ds.Labels, NodeSelectorAnnotation)
+		}
+		if _, ok := ds.Spec.Template.Labels[NodeSelectorAnnotation]; ok {
+			t.Errorf("pod template labels %v hold %s", ds.Spec.Template.Labels, NodeSelectorAnnotation)
+		}
+		if got, want := ds.Annotations[NodeSelectorAnnotation], fmt.Sprint(facts.EnableLBNodes); got != want {
+			t.Errorf("annotation %s = %q, want %q", NodeSelectorAnnotation, got, want)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,8 +28,19 @@ import (
 
 // ReasonServicesPending is the ServiceLBReady reason while some Services
 // cannot get a node. The condition stays True: ServiceLB works, those
-// Services wait for a free port or an eligible node, as in K3s.
+// Services wait for a free port or an eligible node, as in K3s, or fail on
+// their own (each has Events and a pending entry).
 const ReasonServicesPending = "ServicesPending"
+
+// ReasonDaemonSetsFailing is the ServiceLBReady reason, with the condition
+// False, while every served Service fails: the API server refuses each
+// svclb DaemonSet, or the DaemonSet controller each one's pods.
+const ReasonDaemonSetsFailing = "DaemonSetsFailing"
+
+// ReasonPriorityClassNotFound is the ServiceLBReady reason, with the
+// condition False, while the priority class spec.serviceLB names does not
+// exist: no svclb pod can be created.
+const ReasonPriorityClassNotFound = "PriorityClassNotFound"
 
 // Component is the ServiceLB component of the ClusterNetworking: it renders
 // the svclb ServiceAccount and reports what the Service reconciler found.
@@ -107,11 +119,43 @@ func (c *Component) Observe(ctx context.Context, cn *v1alpha1.ClusterNetworking,
 	}
 	sum := c.tracker.Summary()
 	status.ServiceLB = &sum
-	h := component.Ready(summaryMessage(sum))
-	if len(sum.Pending) > 0 {
+	msg := summaryMessage(sum)
+	if missing, err := c.priorityClassMissing(ctx, &cn.Spec.ServiceLB); err != nil {
+		return component.Health{}, err
+	} else if missing != "" {
+		return component.Health{Reason: ReasonPriorityClassNotFound, Message: fmt.Sprintf(
+			"the priority class %q of spec.serviceLB.priorityClassName does not exist: no svclb pod can be created; %s", missing, msg)}, nil
+	}
+	if failing, first := c.tracker.Failing(); failing > 0 && failing == int(sum.Services) {
+		return component.Health{Reason: ReasonDaemonSetsFailing, Message: fmt.Sprintf(
+			"every served service fails: %s; %s", first, msg)}, nil
+	}
+	h := component.Ready(msg)
+	if sum.PendingTotal > 0 {
 		h.Reason = ReasonServicesPending
 	}
 	return h, nil
+}
+
+// priorityClassMissing returns the spec's priority class when it does not
+// exist, or "". One read per ClusterNetworking reconcile.
+func (c *Component) priorityClassMissing(ctx context.Context, spec *v1alpha1.ServiceLBSpec) (string, error) {
+	if c.deps.Reader == nil {
+		return "", nil
+	}
+	name := spec.PriorityClassName
+	if name == "" {
+		name = DefaultPriorityClassName
+	}
+	pc := &metav1.PartialObjectMetadata{}
+	pc.SetGroupVersionKind(schedulingv1.SchemeGroupVersion.WithKind("PriorityClass"))
+	switch err := c.deps.Reader.Get(ctx, client.ObjectKey{Name: name}, pc); {
+	case apierrors.IsNotFound(err):
+		return name, nil
+	case err != nil:
+		return "", fmt.Errorf("read priority class %s: %w", name, err)
+	}
+	return "", nil
 }
 
 // servedServices lists, from the cache, the Services the Service
@@ -175,14 +219,14 @@ func (c *Component) SetupWatches(b *builder.Builder) *builder.Builder {
 // summaryMessage says, e.g., "3 services served (2 with ingress), 1 pending:
 // default/web2: port 8888/TCP is already in use on every eligible node (master02)".
 func summaryMessage(s v1alpha1.ServiceLBStatus) string {
-	msg := fmt.Sprintf("%s served (%d with ingress), %d pending", plural(int(s.Services), "service"), s.Ready, len(s.Pending))
+	msg := fmt.Sprintf("%s served (%d with ingress), %d pending", plural(int(s.Services), "service"), s.Ready, s.PendingTotal)
 	if len(s.Pending) == 0 {
 		return msg
 	}
 	var parts []string
 	for i, p := range s.Pending {
 		if i == 3 {
-			parts = append(parts, fmt.Sprintf("and %d more", len(s.Pending)-3))
+			parts = append(parts, fmt.Sprintf("and %d more", int(s.PendingTotal)-3))
 			break
 		}
 		parts = append(parts, fmt.Sprintf("%s/%s: %s", p.Namespace, p.Name, p.Reason))

@@ -9,8 +9,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
-
-	"github.com/wharf-dev/wharf/api/v1alpha1"
 )
 
 // sourceRangesAnnotation is the older way to set loadBalancerSourceRanges,
@@ -24,7 +22,7 @@ const hostIPsField = "status.hostIPs"
 // lb-<protocol>-<port>, binding the port on the host and forwarding it to
 // the Service's cluster IPs, or with externalTrafficPolicy Local to the
 // NodePort on the host's own IPs.
-func container(svc *corev1.Service, spec *v1alpha1.ServiceLBSpec, port corev1.ServicePort, ranges string) *corev1ac.ContainerApplyConfiguration {
+func container(svc *corev1.Service, image string, port corev1.ServicePort, ranges string) *corev1ac.ContainerApplyConfiguration {
 	protocol := protocolOf(port.Protocol)
 	name := fmt.Sprintf("lb-%s-%d", strings.ToLower(string(protocol)), port.Port)
 	env := []*corev1ac.EnvVarApplyConfiguration{
@@ -44,7 +42,7 @@ func container(svc *corev1.Service, spec *v1alpha1.ServiceLBSpec, port corev1.Se
 	}
 	return corev1ac.Container().
 		WithName(name).
-		WithImage(spec.ImageOrDefault()).
+		WithImage(image).
 		WithImagePullPolicy(corev1.PullIfNotPresent).
 		WithPorts(corev1ac.ContainerPort().
 			WithName(name).

@@ -93,7 +93,7 @@ func (r *Reconciler) desired(svc *corev1.Service, cfg settings, facts Facts) (de
 // build builds svc's DaemonSet, marked as wharf applies it, and
 // remembers its digest.
 func (r *Reconciler) build(svc *corev1.Service, cfg settings, facts Facts) (desiredDaemonSet, error) {
-	ds, err := BuildDaemonSet(svc, cfg.spec, facts)
+	ds, err := BuildDaemonSet(svc, cfg.spec, cfg.cluster, facts)
 	if err != nil {
 		return desiredDaemonSet{}, err
 	}

@@ -35,6 +35,19 @@ func (r *Reconciler) removeFinalizer(ctx context.Context, svc *corev1.Service) e
 	return r.patchFinalizers(ctx, svc, base)
 }
 
+// removeLegacyFinalizer removes the finalizer older K3s releases added
+// (LegacyFinalizer), which nothing would remove otherwise: a Service with
+// it could never be deleted.
+func (r *Reconciler) removeLegacyFinalizer(ctx context.Context, svc *corev1.Service) error {
+	base := svc.DeepCopy()
+	svc.Finalizers = slices.DeleteFunc(svc.Finalizers, func(f string) bool { return f == LegacyFinalizer })
+	return r.patchFinalizers(ctx, svc, base)
+}
+
+func hasLegacyFinalizer(svc *corev1.Service) bool {
+	return slices.Contains(svc.Finalizers, LegacyFinalizer)
+}
+
 func (r *Reconciler) patchFinalizers(ctx context.Context, svc, base *corev1.Service) error {
 	patch := client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})
 	if err := r.Client.Patch(ctx, svc, patch, client.FieldOwner(component.FieldManager)); err != nil {

@@ -7,8 +7,14 @@ const (
 	SvcNameLabel = "svccontroller.k3s.cattle.io/svcname"
 	// SvcNamespaceLabel carries the namespace of that Service.
 	SvcNamespaceLabel = "svccontroller.k3s.cattle.io/svcnamespace"
-	// NodeSelectorLabel is "true" on a DaemonSet restricted to enablelb nodes.
-	NodeSelectorLabel = "svccontroller.k3s.cattle.io/nodeselector"
+	// NodeSelectorAnnotation is "true" on a DaemonSet restricted to
+	// enablelb nodes, "false" otherwise. K3s sets it as a label; wharf sets
+	// it as an annotation, because K3s started with its own ServiceLB
+	// disabled deletes, at every start, each DaemonSet of the LB namespace
+	// that carries the label (a DeleteCollection with the label selector
+	// "svccontroller.k3s.cattle.io/nodeselector", deleteAllDaemonsets in
+	// k3s-io/k3s pkg/cloudprovider/servicelb.go).
+	NodeSelectorAnnotation = "svccontroller.k3s.cattle.io/nodeselector"
 	// EnableLBLabel on a node opts it in: once any node carries it, only
 	// nodes with the value "true" serve.
 	EnableLBLabel = "svccontroller.k3s.cattle.io/enablelb"
@@ -16,8 +22,17 @@ const (
 	// same label value.
 	LBPoolLabel = "svccontroller.k3s.cattle.io/lbpool"
 	// PriorityClassAnnotation on a Service overrides the svclb pods'
-	// priority class.
+	// priority class; wharf honours it only for the classes listed in
+	// spec.serviceLB.allowedPriorityClasses.
 	PriorityClassAnnotation = "svccontroller.k3s.cattle.io/priorityclassname"
+	// TolerationsAnnotation on a Service holds a JSON list of Tolerations
+	// added to its svclb pods after the built-in and the spec's ones.
+	TolerationsAnnotation = "svccontroller.k3s.cattle.io/tolerations"
+	// LegacyFinalizer is the finalizer older K3s releases put on the
+	// Services they served; K3s removes it from every Service at start
+	// (removeServiceFinalizers in k3s-io/k3s pkg/cloudprovider/servicelb.go),
+	// and so does wharf, which replaces K3s's ServiceLB.
+	LegacyFinalizer = "svccontroller.k3s.cattle.io/daemonset"
 	// AppLabel selects the pods of one svclb DaemonSet.
 	AppLabel = "app"
 

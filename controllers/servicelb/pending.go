@@ -20,6 +20,8 @@ const (
 	actionWaitForHostPort = "WaitForFreeHostPort"
 	actionWaitForSchedule = "WaitForScheduling"
 	actionFixService      = "FixService"
+	actionApplyRefused    = "ApplyDaemonSet"
+	actionCreatePods      = "CreatePods"
 )
 
 // pending is why a Service cannot get a node.
@@ -28,6 +30,10 @@ type pending struct {
 	action string
 	// reason says why, for people; empty when the Service may get a node.
 	reason string
+	// failed is set when ServiceLB failed the Service (the API server
+	// refused its DaemonSet, or the DaemonSet controller its pods), rather
+	// than the Service waiting for a node or a port.
+	failed bool
 }
 
 // pendingReason says why svc, which has no ingress, cannot get a node, or

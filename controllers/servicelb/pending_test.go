@@ -63,6 +63,13 @@ func TestEligibleNodes(t *testing.T) {
 			t.Errorf("eligible = %v", e.nodes)
 		}
 	})
+	t.Run("lbpool narrows nothing without the enablelb rule", func(t *testing.T) {
+		nodes := []corev1.Node{m1, node("master02", internal("10.0.0.52"))}
+		e := eligibleNodes(nodes, placementFor(lbpoolService(), &spec, FactsFromNodes(nodes)), tolerations(&spec))
+		if strings.Join(e.nodes, ",") != "master01,master02" {
+			t.Errorf("eligible = %v, want both: K3s applies lbpool only with enablelb", e.nodes)
+		}
+	})
 	t.Run("lbpool", func(t *testing.T) {
 		nodes := []corev1.Node{m1, m2}
 		e := eligibleNodes(nodes, placementFor(lbpoolService(), &spec, FactsFromNodes(nodes)), tolerations(&spec))

@@ -42,8 +42,10 @@ type placement struct {
 }
 
 // placementFor returns where the svclb pods of svc may run: the spec's
-// nodeSelector if set, else enablelb=true when any node has the label;
-// a Service with the lbpool label is narrowed to nodes of that pool.
+// nodeSelector if set, else enablelb=true when any node has the label; only
+// under that enablelb rule is a Service with the lbpool label narrowed to
+// the nodes of that pool, as in K3s (newDaemonSet in k3s-io/k3s
+// pkg/cloudprovider/servicelb.go).
 func placementFor(svc *corev1.Service, spec *v1alpha1.ServiceLBSpec, facts Facts) placement {
 	p := placement{nodeSelector: map[string]string{}}
 	switch {
@@ -52,9 +54,9 @@ func placementFor(svc *corev1.Service, spec *v1alpha1.ServiceLBSpec, facts Facts
 	case facts.EnableLBNodes:
 		p.nodeSelector[EnableLBLabel] = "true"
 		p.enableLB = true
-	}
-	if pool := svc.Labels[LBPoolLabel]; pool != "" {
-		p.nodeSelector[LBPoolLabel] = pool
+		if pool := svc.Labels[LBPoolLabel]; pool != "" {
+			p.nodeSelector[LBPoolLabel] = pool
+		}
 	}
 	return p
 }

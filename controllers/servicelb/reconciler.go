@@ -34,9 +34,10 @@ type Reconciler struct {
 	// Tracker receives each Service's state for the ClusterNetworking status.
 	Tracker *Tracker
 
-	stale staleGuard
-	nodes nodeCache
-	built buildMemo
+	stale   staleGuard
+	nodes   nodeCache
+	built   buildMemo
+	refused backoff
 
 	holdMu sync.Mutex
 	holds  map[types.NamespacedName]time.Time
@@ -50,8 +51,10 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups="",resources=nodes,verbs=list;watch
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=list;watch
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;list;watch;create;patch;delete
-// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;create
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=events,verbs=list
+// +kubebuilder:rbac:groups=scheduling.k8s.io,resources=priorityclasses,verbs=get
 
 // Reconcile serves, finishes or releases one Service.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -67,12 +70,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		r.Tracker.Forget(req.NamespacedName)
 		r.stale.forget(req.NamespacedName)
 		r.built.forget(req.NamespacedName)
+		r.refused.reset(req.NamespacedName)
 		_, err := r.deleteDaemonSets(ctx, req.NamespacedName, nil, types.NamespacedName{})
 		return ctrl.Result{}, err
 	}
 	if r.stale.stale(req.NamespacedName, svc.ResourceVersion) {
 		// The cache has not seen our last write yet; its event comes next.
 		return ctrl.Result{}, nil
+	}
+	if hasLegacyFinalizer(svc) {
+		// Its event brings the Service back.
+		return ctrl.Result{}, r.removeLegacyFinalizer(ctx, svc)
 	}
 	switch {
 	case !cfg.enabled || !Serves(svc, &cfg.spec):
@@ -92,6 +100,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 type settings struct {
 	enabled bool
 	spec    v1alpha1.ServiceLBSpec
+	cluster Cluster
 	owner   *apply.Owner
 	// generation of the ClusterNetworking the spec is from.
 	generation int64
@@ -114,6 +123,7 @@ func (r *Reconciler) settings(ctx context.Context) (settings, error) {
 		return settings{
 			enabled:    cn.Spec.ServiceLB.IsEnabled(),
 			spec:       *cn.Spec.ServiceLB.DeepCopy(),
+			cluster:    ClusterOf(cn),
 			owner:      &apply.Owner{GVK: v1alpha1.GroupVersion.WithKind("ClusterNetworking"), Name: cn.Name, UID: cn.UID},
 			generation: cn.Generation,
 		}, nil

@@ -26,8 +26,11 @@ const portsMessage = "0/2 nodes are available: 2 node(s) didn't have free ports 
 func TestServiceReconciler(t *testing.T) {
 	env := testenv.Start(t)
 	c := env.Client
-	createNode(t, c, "master01", "10.0.0.51", nil)
-	createNode(t, c, "master02", "10.0.0.52", nil)
+	// Both nodes opt in with enablelb, so that the lbpool label narrows
+	// placement (as in K3s, only under the enablelb rule).
+	enableLB := map[string]string{servicelb.EnableLBLabel: "true"}
+	createNode(t, c, "master01", "10.0.0.51", enableLB)
+	createNode(t, c, "master02", "10.0.0.52", enableLB)
 	createClusterNetworking(t, c)
 	cfg, counter := testenv.Counting(env.Config)
 	stop := testenv.StartManager(t, cfg)
@@ -89,7 +92,7 @@ func TestServiceReconciler(t *testing.T) {
 	})
 	t.Run("no eligible node", func(t *testing.T) {
 		createService(t, c, lbService("web3", 9000, map[string]string{servicelb.LBPoolLabel: "nowhere"}))
-		want := "no node is eligible: no node has svccontroller.k3s.cattle.io/lbpool=nowhere"
+		want := "no node is eligible: no node has svccontroller.k3s.cattle.io/enablelb=true,svccontroller.k3s.cattle.io/lbpool=nowhere"
 		waitStatus(t, c, "web3 pending", func(cn *v1alpha1.ClusterNetworking) error {
 			if err := wantPending(cn, "web3", want); err != nil {
 				return err
@@ -198,12 +201,18 @@ func checkNginxDaemonSet(t *testing.T, c client.Client, ds *appsv1.DaemonSet) {
 		t.Fatal(err)
 	}
 	for k, v := range map[string]string{
-		servicelb.SvcNameLabel: "nginx", servicelb.SvcNamespaceLabel: "default", servicelb.NodeSelectorLabel: "false",
+		servicelb.SvcNameLabel: "nginx", servicelb.SvcNamespaceLabel: "default",
 		"app.kubernetes.io/managed-by": "wharf",
 	} {
 		if ds.Labels[k] != v {
 			t.Errorf("label %s = %q, want %q", k, ds.Labels[k], v)
 		}
+	}
+	if v, ok := ds.Labels[servicelb.NodeSelectorAnnotation]; ok {
+		t.Errorf("label %s = %q: K3s deletes DaemonSets with it", servicelb.NodeSelectorAnnotation, v)
+	}
+	if got := ds.Annotations[servicelb.NodeSelectorAnnotation]; got != "true" {
+		t.Errorf("annotation %s = %q, want true", servicelb.NodeSelectorAnnotation, got)
 	}
 	if len(ds.OwnerReferences) != 1 || ds.OwnerReferences[0].Kind != "ClusterNetworking" {
 		t.Errorf("owner references %+v, want the ClusterNetworking", ds.OwnerReferences)

@@ -23,17 +23,27 @@ func (r *Reconciler) finish(ctx context.Context, svc *corev1.Service) error {
 	}
 	r.Tracker.Forget(key)
 	r.built.forget(key)
+	r.refused.reset(key)
 	return nil
 }
 
 // release undoes what wharf did for a Service it no longer serves (its
 // type or class changed, ServiceLB was disabled, the ClusterNetworking is
-// gone): DaemonSets deleted, then the ingress wharf wrote cleared and
-// wharf's finalizer removed. A Service wharf never touched costs no write.
+// gone) and forgets it.
 func (r *Reconciler) release(ctx context.Context, svc *corev1.Service) error {
 	key := client.ObjectKeyFromObject(svc)
 	r.Tracker.Forget(key)
 	r.built.forget(key)
+	r.refused.reset(key)
+	return r.undo(ctx, svc)
+}
+
+// undo deletes the Service's DaemonSets, then clears the ingress wharf
+// wrote and removes wharf's finalizer. A Service wharf never touched costs
+// no write. (A Service changed away from LoadBalancer loses its ingress,
+// whoever wrote it, by the API server itself.)
+func (r *Reconciler) undo(ctx context.Context, svc *corev1.Service) error {
+	key := client.ObjectKeyFromObject(svc)
 	deleted, err := r.deleteDaemonSets(ctx, key, svc, types.NamespacedName{})
 	if err != nil {
 		return err
@@ -54,7 +64,10 @@ func (r *Reconciler) release(ctx context.Context, svc *corev1.Service) error {
 			return err
 		}
 	}
-	if hasFinalizer(live) && (deleted > 0 || ownsFinalizer(live)) {
+	// Once a Service is no longer of type LoadBalancer, no load balancer
+	// needs the cleanup finalizer, whoever added it (K3s's cloud provider,
+	// say): left there, it would block the Service's deletion for good.
+	if hasFinalizer(live) && (deleted > 0 || ownsFinalizer(live) || live.Spec.Type != corev1.ServiceTypeLoadBalancer) {
 		return r.removeFinalizer(ctx, live)
 	}
 	return nil

@@ -8,8 +8,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/wharf-dev/wharf/controllers/component"
 )
 
 // observation is what the cluster shows of one served Service.
@@ -22,6 +25,9 @@ type observation struct {
 	// those still to be created; it is counted only when the ingress
 	// changes, the only case holdPartial looks at it.
 	starting int
+	// recheck, when set, is when to look again at a DaemonSet that has no
+	// pod yet (see creationFailure).
+	recheck time.Duration
 }
 
 // startingPods counts the pods that are neither Ready, nor being deleted,
@@ -44,6 +50,18 @@ func startingPods(pods []corev1.Pod) int {
 // serve keeps the finalizer on svc, applies its DaemonSet, removes stale
 // ones, writes the ingress and records the Service's state.
 func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg settings) error {
+	refusal, err := policyCheck(svc, &cfg.spec, func() (map[string]string, error) { return r.namespaceLabels(ctx, svc.Namespace) })
+	if err != nil {
+		return err
+	}
+	if refusal.reason != "" {
+		// Nothing is served: no DaemonSet, ingress or finalizer of wharf's.
+		if err := r.undo(ctx, svc); err != nil {
+			return err
+		}
+		r.track(svc, false, nil, refusal)
+		return nil
+	}
 	if err := r.ensureFinalizer(ctx, svc); err != nil {
 		return err
 	}
@@ -51,16 +69,26 @@ func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg setting
 	if err != nil {
 		return err
 	}
+	current := ingressStrings(svc.Status.LoadBalancer.Ingress)
 	ds, err := r.desired(svc, cfg, nodes.facts)
 	if err != nil {
-		// Only a change to the Service can fix it, and that reconciles again.
-		r.track(svc, false, nil, pending{action: actionFixService, reason: err.Error()})
+		// Only a change to the Service (or the spec) can fix it, and that
+		// reconciles again. The DaemonSet applied last, if any, stays.
+		r.track(svc, false, current, pending{action: actionFixService, reason: err.Error()})
 		return nil
 	}
 	dsKey := ds.key
 	if err := r.applyDaemonSet(ctx, svc, ds, cfg, nodes.facts); err != nil {
+		if msg, ok := refusedByAPIServer(err); ok {
+			// Retried with a backoff of its own, slower than the
+			// controller's; the Event goes out once per new message.
+			r.track(svc, false, current, pending{action: actionApplyRefused, failed: true,
+				reason: fmt.Sprintf("the API server refused the svclb DaemonSet %s: %s", dsKey, msg)})
+			return &requeueAfter{r.refused.next(client.ObjectKeyFromObject(svc))}
+		}
 		return err
 	}
+	r.refused.reset(client.ObjectKeyFromObject(svc))
 	if _, err := r.deleteDaemonSets(ctx, client.ObjectKeyFromObject(svc), svc, dsKey); err != nil {
 		return err
 	}
@@ -71,7 +99,13 @@ func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg setting
 	if wait := r.holdPartial(svc, obs); wait > 0 {
 		return &requeueAfter{wait}
 	}
-	return r.publish(ctx, svc, obs)
+	if err := r.publish(ctx, svc, obs); err != nil {
+		return err
+	}
+	if obs.recheck > 0 {
+		return &requeueAfter{obs.recheck}
+	}
+	return nil
 }
 
 // holdPartialFor is how long a partial ingress waits for the Service's
@@ -131,7 +165,7 @@ func (r *Reconciler) applyDaemonSet(ctx context.Context, svc *corev1.Service, ds
 	live := daemonSetMetadata()
 	switch err := r.Client.Get(ctx, ds.key, live); {
 	case err == nil && r.Applier.UnchangedDigest(ds.applierKey, ds.hash, live):
-		return nil
+		return r.dropNodeSelectorLabel(ctx, live)
 	case apierrors.IsNotFound(err) && r.Applier.RemembersDigest(ds.applierKey, ds.hash):
 		// The cache has not seen the DaemonSet wharf created yet; its
 		// event comes next. A deletion makes the Applier forget it.
@@ -155,6 +189,23 @@ func (r *Reconciler) applyDaemonSet(ctx context.Context, svc *corev1.Service, ds
 	return nil
 }
 
+// dropNodeSelectorLabel removes the nodeselector label from a svclb
+// DaemonSet that still has it although wharf's apply no longer sets it:
+// another manager owns it (K3s created the DaemonSet, say). K3s started
+// with its own ServiceLB disabled would delete the DaemonSet (see
+// NodeSelectorAnnotation). The label is on the DaemonSet, not on its pod
+// template: the pods are not replaced.
+func (r *Reconciler) dropNodeSelectorLabel(ctx context.Context, live *metav1.PartialObjectMetadata) error {
+	if _, ok := live.Labels[NodeSelectorAnnotation]; !ok {
+		return nil
+	}
+	body := []byte(`{"metadata":{"labels":{"` + NodeSelectorAnnotation + `":null}}}`)
+	if err := r.Client.Patch(ctx, live, client.RawPatch(types.MergePatchType, body), client.FieldOwner(component.FieldManager)); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("remove label %s from daemonset %s/%s: %w", NodeSelectorAnnotation, live.Namespace, live.Name, err))
+	}
+	return nil
+}
+
 // observe computes the ingress of svc from its svclb pods and, when it has
 // none, why.
 func (r *Reconciler) observe(ctx context.Context, svc *corev1.Service, cfg settings, ds types.NamespacedName, nodes *nodeSnapshot) (observation, error) {
@@ -170,7 +221,9 @@ func (r *Reconciler) observe(ctx context.Context, svc *corev1.Service, cfg setti
 	}
 	ips := ingressIPs(svc, own, nodes.byName, local)
 	eligible := func() eligibility {
-		return eligibleNodes(nodes.items, placementFor(svc, &cfg.spec, nodes.facts), tolerations(&cfg.spec))
+		// The DaemonSet was built, so the annotation parses.
+		tols, _ := podTolerations(svc, &cfg.spec)
+		return eligibleNodes(nodes.items, placementFor(svc, &cfg.spec, nodes.facts), tols)
 	}
 	if len(ips) > 0 {
 		obs := observation{ips: ips}
@@ -186,7 +239,14 @@ func (r *Reconciler) observe(ctx context.Context, svc *corev1.Service, cfg setti
 			return observation{}, err
 		}
 	}
-	return observation{pending: pendingReason(svc, eligible(), own, others)}, nil
+	e := eligible()
+	obs := observation{pending: pendingReason(svc, e, own, others)}
+	if obs.pending.reason == "" && len(own) == 0 && len(e.nodes) > 0 {
+		if obs.pending, obs.recheck, err = r.creationFailure(ctx, ds); err != nil {
+			return observation{}, err
+		}
+	}
+	return obs, nil
 }
 
 // podsToCome counts the eligible nodes without a pod of the Service yet:
@@ -258,5 +318,5 @@ func (r *Reconciler) track(svc *corev1.Service, ingressChanged bool, ips []strin
 	case ingressChanged && len(ips) == 0 && p.reason == "":
 		r.event(svc, corev1.EventTypeWarning, ReasonUnAvailableLoadBalancer, actionWaitForNode, "There are no available nodes for LoadBalancer")
 	}
-	r.Tracker.Set(key, ServiceState{Ready: len(ips) > 0, Pending: p.reason})
+	r.Tracker.Set(key, ServiceState{Ready: len(ips) > 0, Pending: p.reason, Failed: p.failed})
 }

@@ -19,9 +19,10 @@ func Serves(svc *corev1.Service, spec *v1alpha1.ServiceLBSpec) bool {
 }
 
 // relevant reports whether the Service reconciler has anything to do with
-// svc: a LoadBalancer Service, or one that still carries the finalizer.
+// svc: a LoadBalancer Service, or one that still carries the finalizer or
+// the legacy K3s finalizer.
 func relevant(svc *corev1.Service) bool {
-	return svc.Spec.Type == corev1.ServiceTypeLoadBalancer || hasFinalizer(svc)
+	return svc.Spec.Type == corev1.ServiceTypeLoadBalancer || hasFinalizer(svc) || hasLegacyFinalizer(svc)
 }
 
 func hasFinalizer(svc *corev1.Service) bool {

@@ -1,7 +1,6 @@
 package servicelb
 
 import (
-	"cmp"
 	"slices"
 	"sync"
 	"time"
@@ -19,6 +18,9 @@ type ServiceState struct {
 	Ready bool
 	// Pending says why the Service cannot get a node; empty if it can.
 	Pending string
+	// Failed is set when ServiceLB failed the Service: the API server
+	// refused its DaemonSet or the DaemonSet controller its pods.
+	Failed bool
 }
 
 // Tracker keeps, in memory, the state of every LoadBalancer Service wharf
@@ -88,12 +90,42 @@ func (t *Tracker) Len() int {
 	return len(t.services)
 }
 
+// MaxPendingListed is how many pending Services the status lists (the
+// CRD's MaxItems); pendingTotal counts them all, and each one's Events
+// hold its full reason.
+const MaxPendingListed = 50
+
+// maxPendingReason bounds a reason as the status lists it, in bytes.
+const maxPendingReason = 512
+
 // Summary returns the status section: Services served, ready, and the
-// pending ones sorted by namespace and name.
+// first MaxPendingListed pending ones by namespace and name.
 func (t *Tracker) Summary() v1alpha1.ServiceLBStatus {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.summary()
+}
+
+// Failing returns how many Services ServiceLB failed (see
+// ServiceState.Failed) and the reason of the first by namespace and name.
+func (t *Tracker) Failing() (int, string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	var first types.NamespacedName
+	for key, s := range t.services {
+		if !s.Failed {
+			continue
+		}
+		if n == 0 || compareKeys(key, first) < 0 {
+			first = key
+		}
+		n++
+	}
+	if n == 0 {
+		return 0, ""
+	}
+	return n, first.String() + ": " + t.services[first].Pending
 }
 
 // Changes delivers an event for the ClusterNetworking each time the
@@ -102,17 +134,20 @@ func (t *Tracker) Changes() <-chan event.GenericEvent { return t.changes }
 
 func (t *Tracker) summary() v1alpha1.ServiceLBStatus {
 	st := v1alpha1.ServiceLBStatus{Services: int32(len(t.services))}
+	var pending []types.NamespacedName
 	for key, s := range t.services {
 		if s.Ready {
 			st.Ready++
 		}
 		if s.Pending != "" {
-			st.Pending = append(st.Pending, v1alpha1.PendingService{Namespace: key.Namespace, Name: key.Name, Reason: s.Pending})
+			pending = append(pending, key)
 		}
 	}
-	slices.SortFunc(st.Pending, func(a, b v1alpha1.PendingService) int {
-		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
-	})
+	st.PendingTotal = int32(len(pending))
+	slices.SortFunc(pending, compareKeys)
+	for _, key := range pending[:min(len(pending), MaxPendingListed)] {
+		st.Pending = append(st.Pending, v1alpha1.PendingService{Namespace: key.Namespace, Name: key.Name, Reason: truncate(t.services[key].Pending, maxPendingReason)})
+	}
 	return st
 }
 
@@ -193,5 +228,5 @@ const defaultWarmUpLimit = 30 * time.Second
 const defaultNotifyDelay = 5 * time.Second
 
 func sameSummary(a, b v1alpha1.ServiceLBStatus) bool {
-	return a.Services == b.Services && a.Ready == b.Ready && slices.Equal(a.Pending, b.Pending)
+	return a.Services == b.Services && a.Ready == b.Ready && a.PendingTotal == b.PendingTotal && slices.Equal(a.Pending, b.Pending)
 }

@@ -1,6 +1,8 @@
 package servicelb
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,5 +102,32 @@ func TestTrackerComplete(t *testing.T) {
 	}
 	if !complete(tr) {
 		t.Fatal("still incomplete after the warm-up limit")
+	}
+}
+
+// TestTrackerPendingBounded: the status lists the first MaxPendingListed
+// pending Services by namespace and name (the CRD refuses more) and counts
+// them all; a long reason is cut.
+func TestTrackerPendingBounded(t *testing.T) {
+	tr := NewTracker()
+	long := strings.Repeat("x", 5000)
+	for i := range 120 {
+		tr.Set(types.NamespacedName{Namespace: fmt.Sprintf("ns%03d", 119-i), Name: "svc"}, ServiceState{Pending: long})
+	}
+	tr.Set(types.NamespacedName{Namespace: "a", Name: "ready"}, ServiceState{Ready: true})
+	sum := tr.Summary()
+	if len(sum.Pending) != MaxPendingListed || sum.PendingTotal != 120 || sum.Services != 121 {
+		t.Fatalf("listed %d, pendingTotal %d, services %d", len(sum.Pending), sum.PendingTotal, sum.Services)
+	}
+	for i, p := range sum.Pending {
+		if want := fmt.Sprintf("ns%03d", i); p.Namespace != want {
+			t.Fatalf("pending[%d] = %s, want %s (first by namespace and name)", i, p.Namespace, want)
+		}
+		if len(p.Reason) > maxPendingReason {
+			t.Fatalf("reason of %d bytes", len(p.Reason))
+		}
+	}
+	if msg := summaryMessage(sum); !strings.Contains(msg, "120 pending") || !strings.Contains(msg, "and 117 more") {
+		t.Errorf("message %q", msg)
 	}
 }

@@ -39,8 +39,8 @@ const ControllerName = "servicelb"
 
 // SetupWithManager registers the reconciler. It watches Services, the
 // svclb DaemonSets and pods (the manager caches only those), Nodes (labels,
-// addresses, taints), EndpointSlices of Local Services and the
-// ClusterNetworking.
+// addresses, taints), EndpointSlices of Local Services, the labels of
+// namespaces (spec.serviceLB.namespaceSelector) and the ClusterNetworking.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	byService := func(obj client.Object) []string {
 		if key, ok := serviceKeyOf(obj.GetLabels()); ok {
@@ -60,6 +60,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(byServiceLabels)).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.allServices), builder.WithPredicates(r.nodes.invalidate(), nodeChanged())).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.localService)).
+		Watches(namespaceMetadata(), handler.EnqueueRequestsFromMapFunc(r.namespaceServices),
+			builder.OnlyMetadata, builder.WithPredicates(labelsChanged())).
 		Watches(&v1alpha1.ClusterNetworking{}, handler.EnqueueRequestsFromMapFunc(r.everything),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrentReconciles}).
@@ -132,6 +134,36 @@ func (r *Reconciler) everything(ctx context.Context, obj client.Object) []reconc
 
 func compareKeys(a, b types.NamespacedName) int {
 	return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+}
+
+// namespaceServices maps a namespace to its relevant Services, whose
+// admission by spec.serviceLB.namespaceSelector depends on its labels.
+func (r *Reconciler) namespaceServices(ctx context.Context, obj client.Object) []reconcile.Request {
+	list := &corev1.ServiceList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(obj.GetName()), client.UnsafeDisableDeepCopy); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "list services", "namespace", obj.GetName())
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range list.Items {
+		if relevant(&list.Items[i]) {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
+	}
+	return reqs
+}
+
+// labelsChanged passes updates that change labels; creations and
+// deletions do not pass (a Service's own events cover them).
+func labelsChanged() predicate.Predicate {
+	return predicate.Funcs{
+		CreateFunc:  func(event.CreateEvent) bool { return false },
+		DeleteFunc:  func(event.DeleteEvent) bool { return false },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return !maps.Equal(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels())
+		},
+	}
 }
 
 // localService maps an EndpointSlice to its Service when that is a

@@ -60,8 +60,8 @@ func TestServiceLB(t *testing.T) {
 	slbStep(t, "enablelb on master02 leaves one pod, on master02", func() {
 		slbLabelNode(ctx, t, cl, "master02", servicelb.EnableLBLabel, ptr.To("true"))
 		slbDaemonSet(ctx, t, cl, nginx, func(ds *appsv1.DaemonSet) error {
-			if ds.Labels[servicelb.NodeSelectorLabel] != "true" || ds.Spec.Template.Spec.NodeSelector[servicelb.EnableLBLabel] != "true" {
-				return fmt.Errorf("labels %v, nodeSelector %v", ds.Labels, ds.Spec.Template.Spec.NodeSelector)
+			if ds.Annotations[servicelb.NodeSelectorAnnotation] != "true" || ds.Spec.Template.Spec.NodeSelector[servicelb.EnableLBLabel] != "true" {
+				return fmt.Errorf("annotations %v, nodeSelector %v", ds.Annotations, ds.Spec.Template.Spec.NodeSelector)
 			}
 			return nil
 		})
