@@ -209,9 +209,6 @@ func TestImageRegistry(t *testing.T) {
 			t.Errorf("imageOf(%q, %q) = %q, want %q", tc.image, tc.registry, got, tc.want)
 		}
 	}
-	if got := withRegistry("rancher/klipper-lb:v1", "r.example.com"); got != "r.example.com/rancher/klipper-lb:v1" {
-		t.Errorf("withRegistry without a host = %q", got)
-	}
 }
 
 func TestPriorityClassAllowList(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -188,8 +189,13 @@ func (k *corednsKubelet) registerNode(ctx context.Context) error {
 	return fmt.Errorf("node %s not usable: %w", dnsNode, last)
 }
 
-// heartbeat reports the node Ready, with its address and room for pods.
+// heartbeat reports the node Ready, with its address and room for pods,
+// retrying while the node controller updates the same Node.
 func (k *corednsKubelet) heartbeat(ctx context.Context) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error { return k.beat(ctx) })
+}
+
+func (k *corednsKubelet) beat(ctx context.Context) error {
 	n := &corev1.Node{}
 	if err := k.cl.Get(ctx, client.ObjectKey{Name: dnsNode}, n); err != nil {
 		return err
