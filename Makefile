@@ -73,5 +73,5 @@ include hack/ship.mk
 include hack/bench.mk
 
 .PHONY: demo-down
-demo-down: ## Stop the demo cluster.
+demo-down: ## Stop the demo cluster and remove .demo/ (its data and logs).
 	bash hack/demo-down.sh
