@@ -13,7 +13,7 @@ CONTROLLER_GEN := $(GO) tool controller-gen
 
 .PHONY: help
 help: ## Show the targets.
-	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*##"} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z_-]+:.*##/ {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 ##@ Development
 
@@ -43,6 +43,10 @@ vet: ## go vet.
 build: ## Build bin/manager.
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN)/manager ./cmd
 
+.PHONY: plugin
+plugin: ## Build bin/kubectl-wharf: validate and render a ClusterNetworking as the API server would, without a cluster.
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN)/kubectl-wharf ./cmd/kubectl-wharf
+
 .PHONY: envtest
 envtest: ## Build the control-plane binaries (apiserver, etcd, controller-manager, scheduler, kwok, coredns, kubectl) into bin/tools.
 	bash hack/tools.sh
@@ -51,7 +55,9 @@ envtest: ## Build the control-plane binaries (apiserver, etcd, controller-manage
 
 .PHONY: test
 test: envtest vet ## Everything CI runs: unit, envtest, end-to-end and fault tests, and a short fuzz run.
+	@echo "==> go test ./...: unit, golden, envtest, end-to-end and fault tests"
 	$(GO) test -count=1 -timeout 60m ./...
+	@echo "==> fuzz: a short run of each fuzz target from an empty corpus"
 	rm -rf bin/fuzz-corpus
 	$(MAKE) fuzz FUZZTIME=5s FUZZCACHE=$(CURDIR)/bin/fuzz-corpus
 
@@ -67,5 +73,5 @@ include hack/ship.mk
 include hack/bench.mk
 
 .PHONY: demo-down
-demo-down: ## Stop the demo cluster.
+demo-down: ## Stop the demo cluster and remove .demo/ (its data and logs).
 	bash hack/demo-down.sh

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
@@ -30,17 +31,24 @@ type managerFlags struct {
 	leaderElectNS string
 	enableHTTP2   bool
 	pprofAddr     string
+	version       bool
 	zap           zap.Options
 }
 
-func parseManagerFlags(args []string) (*managerFlags, error) {
+// parseManagerFlags parses the manager's flags. -h and --help print the
+// usage to stdout; a wrong flag is returned as an error, once, without the
+// usage (the flag package would print both).
+func parseManagerFlags(args []string, stdout io.Writer) (*managerFlags, error) {
 	f := &managerFlags{}
 	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
 	config.RegisterFlags(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), `Usage: manager [flags]
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	usage := func() {
+		fs.SetOutput(stdout)
+		fmt.Fprintf(stdout, `Usage: manager [flags]
        manager render -f FILE
-       manager version
+       manager --version
 
 wharf manages CoreDNS, Traefik and ServiceLB from the ClusterNetworking
 resource named "cluster". The cluster is reached through --kubeconfig, the
@@ -64,17 +72,30 @@ Flags:
 		"Allow HTTP/2 on the metrics server. Off by default against HTTP/2 stream attacks (CVE-2023-44487).")
 	fs.StringVar(&f.pprofAddr, "pprof-bind-address", "0",
 		`Address a Go profiling endpoint (/debug/pprof/) binds to, unauthenticated: keep it on loopback, such as "127.0.0.1:6060". "0" turns it off.`)
+	fs.BoolVar(&f.version, "version", false, "Print the version and exit.")
 	f.zap.BindFlags(fs)
-	return f, fs.Parse(args)
+	err := fs.Parse(args)
+	switch {
+	case err == flag.ErrHelp:
+		usage()
+		return nil, err
+	case err != nil:
+		return nil, fmt.Errorf("%w (manager --help lists the flags)", err)
+	}
+	return f, nil
 }
 
-func runManager(args []string) error {
-	f, err := parseManagerFlags(args)
+func runManager(args []string, stdout io.Writer) error {
+	f, err := parseManagerFlags(args, stdout)
 	if err != nil {
 		if err == flag.ErrHelp {
 			return nil
 		}
 		return err
+	}
+	if f.version {
+		fmt.Fprintln(stdout, version)
+		return nil
 	}
 	// Values are encoded only for lines written (see internal/lazylog).
 	ctrl.SetLogger(lazylog.Wrap(zap.New(zap.UseFlagOptions(&f.zap))))

@@ -4,7 +4,7 @@
 # kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok,
 # etcd and coredns.
 #
-# A cold build takes about 10-15 minutes on 2 cores, so built binaries are
+# A cold build takes about 15-30 minutes on 2 cores, so built binaries are
 # cached outside the repository, keyed by everything that decides them
 # (test/tools go.mod, go.sum and cmd/ sources, the Go version, the platform and
 # this recipe):
@@ -39,6 +39,32 @@ binaries=(
 export GOWORK=off GOFLAGS= CGO_ENABLED=0
 
 log() { printf 'tools: %s\n' "$*" >&2; }
+
+# ticker WHAT prints "WHAT, XmYYs elapsed" every minute (WHARF_TOOLS_TICK
+# seconds) until killed, so a long build or wait is never silent. Run it in
+# the background.
+ticker() {
+  local what=$1 start sleeper= elapsed
+  start=$(date +%s)
+  trap '[[ -n "${sleeper}" ]] && kill "${sleeper}" 2>/dev/null; exit 0' TERM
+  while :; do
+    sleep "${WHARF_TOOLS_TICK:-60}" &
+    sleeper=$!
+    wait "${sleeper}"
+    elapsed=$(( $(date +%s) - start ))
+    log "$(printf '%s, %dm%02ds elapsed' "${what}" $((elapsed / 60)) $((elapsed % 60)))"
+  done
+}
+tick=
+start_ticker() { ticker "$1" & tick=$!; }
+stop_ticker() {
+  if [[ -n "${tick}" ]]; then
+    kill "${tick}" 2>/dev/null || true
+    wait "${tick}" 2>/dev/null || true
+    tick=
+  fi
+}
+trap stop_ticker EXIT
 die() { log "error: $*"; exit 1; }
 
 command -v "${GO}" >/dev/null || die "go not found in PATH"
@@ -91,7 +117,9 @@ if command -v flock >/dev/null; then
   exec 9>"${cache_root}/${key}.lock"
   if ! flock -n 9; then
     log "another build of ${key} is running; waiting for it"
+    start_ticker "still waiting for the other build of ${key}"
     flock 9
+    stop_ticker
   fi
 fi
 
@@ -110,9 +138,9 @@ if [[ ! -f "${cache}/.complete" ]]; then
   kwok_ldflags=("-X sigs.k8s.io/kwok/pkg/consts.Version=${kwok_version#v}")
 
   tmp="$(mktemp -d "${cache_root}/.build-${key}.XXXXXX")"
-  trap 'rm -rf "${tmp}"' EXIT
+  trap 'stop_ticker; rm -rf "${tmp}"' EXIT
   log "building ${#binaries[@]} binaries (k8s ${kube_version}, kwok ${kwok_version}) into ${cache}"
-  log "a cold build takes about 10-15 minutes on 2 cores"
+  log "a cold build takes about 15-30 minutes on 2 cores (kube-apiserver, the first, is the longest); a line a minute says it is still going"
   i=0
   for entry in "${binaries[@]}"; do
     i=$((i + 1))
@@ -124,19 +152,23 @@ if [[ ! -f "${cache}/.complete" ]]; then
       sigs.k8s.io/kwok/*) ldflags+=" ${kwok_ldflags[*]}" ;;
     esac
     started=${SECONDS}
-    printf 'tools: [%d/%d] %-24s ' "${i}" "${#binaries[@]}" "${name}" >&2
+    step="[${i}/${#binaries[@]}] ${name}"
+    log "${step}: building ${pkg}"
+    start_ticker "${step}: still building"
     if ! (cd "${module}" && "${GO}" build -trimpath -buildvcs=false -ldflags="${ldflags}" -o "${tmp}/${name}" "${pkg}") >"${tmp}/${name}.log" 2>&1; then
-      printf 'FAILED\n' >&2
+      stop_ticker
+      log "${step}: FAILED"
       cat "${tmp}/${name}.log" >&2
       die "building ${name} (${pkg}) failed"
     fi
+    stop_ticker
     rm -f "${tmp}/${name}.log"
-    printf 'ok (%ds)\n' "$((SECONDS - started))" >&2
+    log "${step}: ok ($((SECONDS - started))s)"
   done
   echo "${key}" >"${tmp}/.complete"
   rm -rf "${cache}"
   mv "${tmp}" "${cache}"
-  trap - EXIT
+  trap stop_ticker EXIT
 fi
 
 mkdir -p "${out}"

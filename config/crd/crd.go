@@ -1,5 +1,7 @@
-// Package crd embeds wharf's CustomResourceDefinition, so that tests and
-// `manager render` use exactly the schema the API server enforces.
+// Package crd embeds wharf's CustomResourceDefinition, so that tests,
+// `kubectl-wharf` (validation and defaulting) and `manager render`
+// (defaulting) use exactly the schema the API server enforces. It embeds
+// the file itself, not a copy; crd_test.go checks that.
 package crd
 
 import _ "embed"

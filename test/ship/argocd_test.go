@@ -8,9 +8,8 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/yaml"
-
-	"github.com/wharf-dev/wharf/internal/kstatus"
 )
 
 const (
@@ -127,7 +126,7 @@ func TestArgoCDAgreesWithKstatus(t *testing.T) {
 	if err != nil || len(inputs) == 0 {
 		t.Fatalf("no test inputs: %v", err)
 	}
-	want := map[string]kstatus.Status{"Healthy": kstatus.Current, "Progressing": kstatus.InProgress, "Degraded": kstatus.Failed}
+	want := map[string]status.Status{"Healthy": status.CurrentStatus, "Progressing": status.InProgressStatus, "Degraded": status.FailedStatus}
 	for _, in := range inputs {
 		data, err := os.ReadFile(in)
 		if err != nil {
@@ -135,15 +134,15 @@ func TestArgoCDAgreesWithKstatus(t *testing.T) {
 		}
 		u := decodeAll(t, in, data)[0]
 		argo, _ := argoHealth(t, script, u.Object)
-		ks, err := kstatus.Compute(u)
+		ks, _, _, err := kstatusOf(u)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, hasStatus := u.Object["status"]; !hasStatus {
 			continue
 		}
-		if ks.Status != want[argo] {
-			t.Errorf("%s: Argo CD says %s, kstatus %s", filepath.Base(in), argo, ks.Status)
+		if ks != want[argo] {
+			t.Errorf("%s: Argo CD says %s, kstatus %s", filepath.Base(in), argo, ks)
 		}
 	}
 }

@@ -8,9 +8,44 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+
 	"github.com/wharf-dev/wharf/api/v1alpha1"
-	"github.com/wharf-dev/wharf/internal/kstatus"
 )
+
+// kstatusOf computes the kstatus status of u with kstatus's own code
+// (sigs.k8s.io/cli-utils/pkg/kstatus/status), the library Flux health
+// checks and kpt read resources with. The reason is that of the condition
+// kstatus reports (Reconciling or Stalled), empty for Current.
+func kstatusOf(u *unstructured.Unstructured) (st status.Status, reason, msg string, err error) {
+	r, err := status.Compute(u)
+	if err != nil {
+		return "", "", "", err
+	}
+	if len(r.Conditions) > 0 {
+		reason = r.Conditions[0].Reason
+	}
+	return r.Status, reason, r.Message, nil
+}
+
+// withoutReady returns a copy of u without its Ready condition. kstatus
+// reads Ready only when no Reconciling=True or Stalled=True decided; a
+// status that follows kstatus well gets the same answer without it.
+func withoutReady(u *unstructured.Unstructured) *unstructured.Unstructured {
+	c := u.DeepCopy()
+	conds, _, _ := unstructured.NestedSlice(c.Object, "status", "conditions")
+	kept := conds[:0]
+	for _, cond := range conds {
+		if m, ok := cond.(map[string]any); ok && m["type"] == v1alpha1.ConditionReady {
+			continue
+		}
+		kept = append(kept, cond)
+	}
+	if conds != nil {
+		_ = unstructured.SetNestedSlice(c.Object, kept, "status", "conditions")
+	}
+	return c
+}
 
 // cnWithStatus builds a ClusterNetworking at generation gen whose status
 // observed generation observed, with the conditions as wharf writes them
@@ -67,8 +102,9 @@ var (
 	}
 )
 
-// TestKstatus computes the kstatus status of ClusterNetworking resources
-// in each state wharf reports, as Flux and other kstatus readers do.
+// TestKstatus computes, with kstatus's code, the status of
+// ClusterNetworking resources in each state wharf reports, as Flux and
+// other kstatus readers do.
 func TestKstatus(t *testing.T) {
 	deleting := cnWithStatus(2, 2, readyConds...)
 	now := metav1.Now()
@@ -78,35 +114,35 @@ func TestKstatus(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		cn     *v1alpha1.ClusterNetworking
-		want   kstatus.Status
+		want   status.Status
 		reason string
 		msg    string
 	}{
-		{"ready", cnWithStatus(2, 2, readyConds...), kstatus.Current, "", "Resource is Ready"},
-		{"new generation not observed", cnWithStatus(3, 2, readyConds...), kstatus.InProgress, "LatestGenerationNotObserved",
+		{"ready", cnWithStatus(2, 2, readyConds...), status.CurrentStatus, "", "Resource is Ready"},
+		{"new generation not observed", cnWithStatus(3, 2, readyConds...), status.InProgressStatus, "LatestGenerationNotObserved",
 			"ClusterNetworking generation is 3, but latest observed generation is 2"},
-		{"components progressing", cnWithStatus(1, 1, progressingConds...), kstatus.InProgress, "Progressing", "CoreDNSReady: 0 of 1 replicas ready"},
-		{"stalled", cnWithStatus(4, 4, stalledConds...), kstatus.Failed, "SecretNotFound", "TraefikReady: the Secret kube-system/authsecret does not exist"},
-		{"stalled, new generation", cnWithStatus(5, 4, stalledConds...), kstatus.InProgress, "LatestGenerationNotObserved", ""},
-		{"being deleted", deleting, kstatus.Terminating, "", "Resource scheduled for deletion"},
+		{"components progressing", cnWithStatus(1, 1, progressingConds...), status.InProgressStatus, "Progressing", "CoreDNSReady: 0 of 1 replicas ready"},
+		{"stalled", cnWithStatus(4, 4, stalledConds...), status.FailedStatus, "SecretNotFound", "TraefikReady: the Secret kube-system/authsecret does not exist"},
+		{"stalled, new generation", cnWithStatus(5, 4, stalledConds...), status.InProgressStatus, "LatestGenerationNotObserved", ""},
+		{"being deleted", deleting, status.TerminatingStatus, "", "Resource scheduled for deletion"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			u := toUnstructured(t, tc.cn)
-			got, err := kstatus.Compute(u)
+			got, reason, msg, err := kstatusOf(u)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Status != tc.want || got.Reason != tc.reason || tc.msg != "" && got.Message != tc.msg {
-				t.Errorf("kstatus = %+v, want %s (reason %q, message %q)", got, tc.want, tc.reason, tc.msg)
+			if got != tc.want || reason != tc.reason || tc.msg != "" && msg != tc.msg {
+				t.Errorf("kstatus = %s (reason %q, message %q), want %s (reason %q, message %q)", got, reason, msg, tc.want, tc.reason, tc.msg)
 			}
-			// wharf never relies on the Ready fallback: every kstatus reader,
-			// with or without it, gets the same answer.
-			generic, err := kstatus.Generic(u)
+			// wharf never relies on kstatus's Ready fallback: without the
+			// Ready condition the answer is the same.
+			generic, _, _, err := kstatusOf(withoutReady(u))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if generic.Status != got.Status {
-				t.Errorf("without the Ready rule kstatus says %s, with it %s: Ready=False must come with Reconciling=True or Stalled=True", generic.Status, got.Status)
+			if generic != got {
+				t.Errorf("without the Ready condition kstatus says %s, with it %s: Ready=False must come with Reconciling=True or Stalled=True", generic, got)
 			}
 		})
 	}
@@ -114,31 +150,31 @@ func TestKstatus(t *testing.T) {
 
 // TestKstatusRules pins the kstatus rules wharf's status is designed
 // around, including the two that surprise: a resource without status is
-// Current, and Ready=False alone is only InProgress for readers that know
-// the Ready rule.
+// Current, and Ready=False alone decides only through kstatus's Ready
+// fallback (without it, the resource would be Current).
 func TestKstatusRules(t *testing.T) {
 	fresh := toUnstructured(t, cnWithStatus(1, 0))
 	unstructured.RemoveNestedField(fresh.Object, "status")
-	if got, _ := kstatus.Compute(fresh); got.Status != kstatus.Current {
-		t.Errorf("no status: %s, want Current (kstatus has nothing to go by)", got.Status)
+	if got, _, _, _ := kstatusOf(fresh); got != status.CurrentStatus {
+		t.Errorf("no status: %s, want Current (kstatus has nothing to go by)", got)
 	}
 	readyFalseOnly := toUnstructured(t, cnWithStatus(1, 1, cond(v1alpha1.ConditionReady, metav1.ConditionFalse, "Progressing", "waiting")))
-	if got, _ := kstatus.Compute(readyFalseOnly); got.Status != kstatus.InProgress {
-		t.Errorf("Ready=False alone: %s, want InProgress", got.Status)
+	if got, _, _, _ := kstatusOf(readyFalseOnly); got != status.InProgressStatus {
+		t.Errorf("Ready=False alone: %s, want InProgress", got)
 	}
-	if got, _ := kstatus.Generic(readyFalseOnly); got.Status != kstatus.Current {
-		t.Errorf("Ready=False alone, generic rules: %s, want Current", got.Status)
+	if got, _, _, _ := kstatusOf(withoutReady(readyFalseOnly)); got != status.CurrentStatus {
+		t.Errorf("Ready=False alone, Ready removed: %s, want Current", got)
 	}
 	// The first abnormal condition in list order decides.
 	both := toUnstructured(t, cnWithStatus(1, 1,
 		cond(v1alpha1.ConditionStalled, metav1.ConditionTrue, "Broken", "broken"),
 		cond(v1alpha1.ConditionReconciling, metav1.ConditionTrue, "Working", "working")))
-	if got, _ := kstatus.Compute(both); got.Status != kstatus.Failed {
-		t.Errorf("Stalled before Reconciling: %s, want Failed", got.Status)
+	if got, _, _, _ := kstatusOf(both); got != status.FailedStatus {
+		t.Errorf("Stalled before Reconciling: %s, want Failed", got)
 	}
 	wrongType := toUnstructured(t, cnWithStatus(1, 1))
 	wrongType.Object["status"] = map[string]any{"conditions": "Ready"}
-	if _, err := kstatus.Compute(wrongType); err == nil {
+	if _, _, _, err := kstatusOf(wrongType); err == nil {
 		t.Error("conditions that are not a list: want an error")
 	}
 }

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// heavy are the API server's validation libraries: kubectl-wharf links
+// them, the manager must not (they cost it about 12 MiB of memory).
+var heavy = []string{
+	"k8s.io/apiserver/",
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/validation",
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel",
+	"github.com/google/cel-go/",
+}
+
+func deps(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", pkg).Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	return strings.Fields(string(out))
+}
+
+func linked(all []string) []string {
+	var found []string
+	for _, p := range all {
+		for _, h := range heavy {
+			if strings.HasPrefix(p, h) {
+				found = append(found, p)
+				break
+			}
+		}
+	}
+	return found
+}
+
+func TestManagerLeavesOutTheValidationLibraries(t *testing.T) {
+	if found := linked(deps(t, ".")); len(found) > 0 {
+		t.Errorf("the manager links %d packages of the API server's validation, such as %s: keep them in kubectl-wharf", len(found), found[0])
+	}
+	if found := linked(deps(t, "./kubectl-wharf")); len(found) == 0 {
+		t.Errorf("kubectl-wharf links none of %v: this test no longer tells what it claims", heavy)
+	}
+}

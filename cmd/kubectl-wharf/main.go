@@ -1,0 +1,129 @@
+// Command kubectl-wharf is a kubectl plugin (`kubectl wharf ...`) that
+// checks a ClusterNetworking as the API server would, without a cluster,
+// and prints the objects wharf would apply for it:
+//
+//	kubectl-wharf validate -f FILE   refuse what the API server would refuse
+//	kubectl-wharf render -f FILE     the same, then print the objects
+//
+// It validates with the API server's own code (OpenAPI schema, CEL rules,
+// structural defaulting) against the CRD embedded at build time, so its
+// messages are the API server's. The manager does not link that code; this
+// binary does.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/wharf-dev/wharf/config/crd"
+	"github.com/wharf-dev/wharf/internal/crdvalidate"
+	"github.com/wharf-dev/wharf/internal/preview"
+)
+
+// version is set at build time.
+var version = "dev"
+
+const usage = `Usage: kubectl-wharf validate -f FILE
+       kubectl-wharf render -f FILE
+       kubectl-wharf --version
+
+validate checks the ClusterNetworking in FILE ("-" for standard input) as
+the API server would on kubectl apply: fields the CRD does not declare,
+the OpenAPI schema, the CEL rules and the metadata, with the API server's
+messages. render does the same, fills the schema's defaults and prints, as
+one YAML stream, the objects wharf would apply for it (with no nodes and
+the default DNS IP, as no cluster is read).
+
+Installed on the PATH, it also runs as "kubectl wharf".
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run runs the command line and returns its exit code.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch cmd := args[0]; cmd {
+	case "--version", "-version", "version":
+		fmt.Fprintln(stdout, version)
+		return 0
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "validate", "render":
+		err = runFile(cmd, args[1:], stdin, stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if err == flag.ErrHelp {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "error:", err)
+		return 1
+	}
+	return 0
+}
+
+func runFile(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), usage+"\nFlags:\n"); fs.PrintDefaults() }
+	file := fs.String("f", "", "file holding a ClusterNetworking (\"-\" for standard input)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *file == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("%s needs -f FILE and nothing else", cmd)
+	}
+	data, err := preview.Read(*file, stdin)
+	if err != nil {
+		return err
+	}
+	u, err := admit(data, *file)
+	if err != nil {
+		return err
+	}
+	if cmd == "validate" {
+		fmt.Fprintf(stdout, "%s/%s is valid\n", "clusternetworking.networking.wharf.dev", u.GetName())
+		return nil
+	}
+	cn, err := preview.Typed(u, *file)
+	if err != nil {
+		return err
+	}
+	objs, err := preview.Objects(cn)
+	if err != nil {
+		return err
+	}
+	return preview.Write(stdout, objs)
+}
+
+// admit finds the ClusterNetworking in data and admits it as the API
+// server would: on success it holds its defaults.
+func admit(data []byte, source string) (*unstructured.Unstructured, error) {
+	u, err := preview.Find(data, source)
+	if err != nil {
+		return nil, err
+	}
+	v, err := crdvalidate.New(crd.ClusterNetworking)
+	if err != nil {
+		return nil, fmt.Errorf("load the embedded CRD: %w", err)
+	}
+	if err := v.Admit(context.Background(), u); err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
+	return u, nil
+}

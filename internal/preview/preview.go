@@ -1,0 +1,110 @@
+// Package preview renders, without a cluster, the objects wharf would apply
+// for a ClusterNetworking read from a file: `manager render -f` and
+// `kubectl-wharf render -f` both go through it. It takes defaults for what
+// the operator would otherwise read from the cluster (no nodes, the default
+// DNS IP). It neither defaults nor validates the resource: its callers do.
+package preview
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"github.com/wharf-dev/wharf/api/v1alpha1"
+	"github.com/wharf-dev/wharf/controllers"
+	"github.com/wharf-dev/wharf/controllers/component"
+	"github.com/wharf-dev/wharf/internal/apply"
+	"github.com/wharf-dev/wharf/internal/render"
+)
+
+// Read returns the content of file, or of stdin when file is "-".
+func Read(file string, stdin io.Reader) ([]byte, error) {
+	var data []byte
+	var err error
+	if file == "-" {
+		data, err = io.ReadAll(stdin)
+	} else {
+		data, err = os.ReadFile(file)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", file, err)
+	}
+	return data, nil
+}
+
+// Find returns the one networking.wharf.dev/v1alpha1 ClusterNetworking in
+// a YAML or JSON stream; other documents are ignored. source names the
+// stream in errors.
+func Find(data []byte, source string) (*unstructured.Unstructured, error) {
+	docs, err := render.Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", source, err)
+	}
+	var found *unstructured.Unstructured
+	for _, d := range docs {
+		if d.GroupVersionKind() != v1alpha1.GroupVersion.WithKind("ClusterNetworking") {
+			continue
+		}
+		if found != nil {
+			return nil, fmt.Errorf("%s holds more than one ClusterNetworking", source)
+		}
+		found = d
+	}
+	if found == nil {
+		return nil, fmt.Errorf("%s holds no %s ClusterNetworking", source, v1alpha1.GroupVersion)
+	}
+	return found, nil
+}
+
+// Typed converts u to a ClusterNetworking, refusing fields the type does
+// not have.
+func Typed(u *unstructured.Unstructured, source string) (*v1alpha1.ClusterNetworking, error) {
+	raw, err := yaml.Marshal(u.Object)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", source, err)
+	}
+	cn := &v1alpha1.ClusterNetworking{}
+	if err := yaml.UnmarshalStrict(raw, cn); err != nil {
+		return nil, fmt.Errorf("parse the ClusterNetworking in %s: %w", source, err)
+	}
+	return cn, nil
+}
+
+// Objects returns the objects the enabled components would apply for cn,
+// marked as the operator marks them. cn must already hold its defaults.
+func Objects(cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
+	var all []*unstructured.Unstructured
+	for _, c := range controllers.Components(component.Deps{}) {
+		if !c.Enabled(cn) {
+			continue
+		}
+		r, ok := c.(component.OfflineRenderer)
+		if !ok {
+			continue
+		}
+		objs, err := r.RenderOffline(cn)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Name(), err)
+		}
+		for _, o := range objs {
+			apply.Mark(o, c.Name(), nil, true)
+		}
+		all = append(all, objs...)
+	}
+	return all, nil
+}
+
+// Write writes objs to out as one YAML stream.
+func Write(out io.Writer, objs []*unstructured.Unstructured) error {
+	b, err := render.Encode(objs)
+	if err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	if _, err := out.Write(b); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
