@@ -70,7 +70,9 @@ type lastRender struct {
 // New returns the Traefik component. Remote charts are cached in
 // DefaultChartCacheDir.
 func New(deps component.Deps) *Component {
-	return &Component{deps: deps, charts: &ChartFetcher{}, recheck: make(chan event.GenericEvent, 1)}
+	c := &Component{deps: deps, recheck: make(chan event.GenericEvent, 1)}
+	c.charts = &ChartFetcher{Notify: c.poke}
+	return c
 }
 
 // Name implements component.Component.
@@ -83,8 +85,10 @@ func (c *Component) ConditionType() string { return v1alpha1.ConditionTraefikRea
 func (c *Component) Enabled(cn *v1alpha1.ClusterNetworking) bool { return cn.Spec.Traefik.IsEnabled() }
 
 // Render implements component.Component: it reads the valuesFrom
-// documents, fetches the chart when one is named, makes sure the
-// dashboard's Secret exists and is usable, and renders.
+// documents, takes the chart when one is named and fetched (else starts
+// fetching it in the background and reports ChartFetching, leaving what
+// runs as it is), makes sure the dashboard's Secret exists and is usable,
+// and renders.
 func (c *Component) Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
 	spec := cn.Spec.Traefik
 	docs, err := resolveValuesFrom(ctx, c.deps.Reader, &spec)
@@ -94,7 +98,7 @@ func (c *Component) Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) 
 	in := Inputs{ValuesFrom: docs}
 	chartID := "embedded"
 	if src := spec.Chart; src != nil {
-		if in.Chart, err = c.charts.Fetch(ctx, *src); err != nil {
+		if in.Chart, err = c.charts.Start(*src); err != nil {
 			return nil, err
 		}
 		chartID = chartKey(*src)
