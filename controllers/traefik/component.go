@@ -95,7 +95,8 @@ func (c *Component) Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) 
 	if err != nil {
 		return nil, err
 	}
-	in := Inputs{ValuesFrom: docs}
+	in := InputsFor(cn)
+	in.ValuesFrom = docs
 	chartID := "embedded"
 	if src := spec.Chart; src != nil {
 		if in.Chart, err = c.charts.Start(*src); err != nil {
