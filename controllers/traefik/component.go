@@ -21,8 +21,10 @@ import (
 // every permission the Traefik ClusterRole grants (the API server refuses
 // to let it create a role granting more than it has): services, secrets,
 // nodes, configmaps, endpointslices, ingresses, ingressclasses,
-// ingresses/status and the traefik.io resources.
+// ingresses/status and the traefik.io resources. It reads K3s's
+// HelmChartConfigs named by valuesFrom.
 //
+// +kubebuilder:rbac:groups=helm.cattle.io,resources=helmchartconfigs,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=services;serviceaccounts,verbs=get;list;watch;create;patch;delete
@@ -91,6 +93,11 @@ func (c *Component) Enabled(cn *v1alpha1.ClusterNetworking) bool { return cn.Spe
 // and renders.
 func (c *Component) Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
 	spec := cn.Spec.Traefik
+	if readsHelmChartConfig(&spec) {
+		// HelmChartConfigs are not watched (the CRD may come and go):
+		// they are read again at least once a minute.
+		c.scheduleRecheck()
+	}
 	docs, err := resolveValuesFrom(ctx, c.deps.Reader, &spec)
 	if err != nil {
 		return nil, err
