@@ -22,8 +22,15 @@ import (
 // server), and nothing else; their ingress is left alone.
 func TestEgressNetworkPolicyComponent(t *testing.T) {
 	dir := t.TempDir()
+	rel := func(parts ...string) string { // kustomize takes no absolute paths
+		p, err := filepath.Rel(dir, repoPath(parts...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
 	overlay := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- " +
-		repoPath("config", "default") + "\ncomponents:\n- " + repoPath("config", "components", "egress-networkpolicy") + "\n"
+		rel("config", "default") + "\ncomponents:\n- " + rel("config", "components", "egress-networkpolicy") + "\n"
 	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(overlay), 0o644); err != nil {
 		t.Fatal(err)
 	}
