@@ -30,19 +30,12 @@ type ChartRepo struct {
 // holding another version) and version+"-tampered" (a wrong digest).
 func StartChartRepo(t testing.TB, version string, useTLS bool) *ChartRepo {
 	t.Helper()
+	archive := ChartArchive(t, version)
 	ch, err := render.LoadChart(templates.Traefik, "traefik")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ch.Metadata.Version = version
-	path, err := chartutil.Save(ch, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	archive, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sum := sha256.Sum256(archive)
 	idx := repo.NewIndexFile()
 	file := "charts/traefik-" + version + ".tgz"
@@ -75,4 +68,23 @@ func StartChartRepo(t testing.TB, version string, useTLS bool) *ChartRepo {
 	}
 	t.Cleanup(r.Close)
 	return r
+}
+
+// ChartArchive is the embedded chart packaged as version.
+func ChartArchive(t testing.TB, version string) []byte {
+	t.Helper()
+	ch, err := render.LoadChart(templates.Traefik, "traefik")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch.Metadata.Version = version
+	path, err := chartutil.Save(ch, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return archive
 }

@@ -51,7 +51,7 @@ func TestChartFetcherHTTPS(t *testing.T) {
 func TestChartFetcherHTTPTrailingSlash(t *testing.T) {
 	srv := StartChartRepo(t, "2.0.0", false)
 	f := &ChartFetcher{CacheDir: t.TempDir()}
-	ch, err := f.Fetch(context.Background(), v1alpha1.ChartSource{Repository: srv.URL + "/", Name: "traefik", Version: "2.0.0"})
+	ch, err := f.Fetch(context.Background(), v1alpha1.ChartSource{Repository: srv.URL + "/", Name: "traefik", Version: "2.0.0", Insecure: true})
 	if err != nil || chartName(ch) != "traefik-2.0.0" {
 		t.Fatalf("Fetch = %v, %v", ch, err)
 	}
@@ -73,7 +73,7 @@ func TestChartFetcherFailures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &ChartFetcher{CacheDir: t.TempDir()}
-			_, err := f.Fetch(context.Background(), v1alpha1.ChartSource{Repository: srv.URL, Name: tc.chartName, Version: tc.version})
+			_, err := f.Fetch(context.Background(), v1alpha1.ChartSource{Repository: srv.URL, Name: tc.chartName, Version: tc.version, Insecure: true})
 			checkReason(t, err, tc.reason, tc.stalled)
 			if err != nil && !strings.Contains(err.Error(), tc.message) {
 				t.Errorf("error %q does not say %q", err, tc.message)
@@ -82,7 +82,7 @@ func TestChartFetcherFailures(t *testing.T) {
 	}
 	srv.Close()
 	f := &ChartFetcher{CacheDir: t.TempDir()}
-	_, err := f.Fetch(context.Background(), v1alpha1.ChartSource{Repository: srv.URL, Name: "traefik", Version: "9.9.9"})
+	_, err := f.Fetch(context.Background(), v1alpha1.ChartSource{Repository: srv.URL, Name: "traefik", Version: "9.9.9", Insecure: true})
 	checkReason(t, err, ReasonChartFetchFailed, false)
 }
 

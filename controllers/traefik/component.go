@@ -21,8 +21,10 @@ import (
 // every permission the Traefik ClusterRole grants (the API server refuses
 // to let it create a role granting more than it has): services, secrets,
 // nodes, configmaps, endpointslices, ingresses, ingressclasses,
-// ingresses/status and the traefik.io resources.
+// ingresses/status and the traefik.io resources. It reads K3s's
+// HelmChartConfigs named by valuesFrom.
 //
+// +kubebuilder:rbac:groups=helm.cattle.io,resources=helmchartconfigs,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=services;serviceaccounts,verbs=get;list;watch;create;patch;delete
@@ -70,7 +72,9 @@ type lastRender struct {
 // New returns the Traefik component. Remote charts are cached in
 // DefaultChartCacheDir.
 func New(deps component.Deps) *Component {
-	return &Component{deps: deps, charts: &ChartFetcher{}, recheck: make(chan event.GenericEvent, 1)}
+	c := &Component{deps: deps, recheck: make(chan event.GenericEvent, 1)}
+	c.charts = &ChartFetcher{Notify: c.poke}
+	return c
 }
 
 // Name implements component.Component.
@@ -83,18 +87,26 @@ func (c *Component) ConditionType() string { return v1alpha1.ConditionTraefikRea
 func (c *Component) Enabled(cn *v1alpha1.ClusterNetworking) bool { return cn.Spec.Traefik.IsEnabled() }
 
 // Render implements component.Component: it reads the valuesFrom
-// documents, fetches the chart when one is named, makes sure the
-// dashboard's Secret exists and is usable, and renders.
+// documents, takes the chart when one is named and fetched (else starts
+// fetching it in the background and reports ChartFetching, leaving what
+// runs as it is), makes sure the dashboard's Secret exists and is usable,
+// and renders.
 func (c *Component) Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
 	spec := cn.Spec.Traefik
+	if readsHelmChartConfig(&spec) {
+		// HelmChartConfigs are not watched (the CRD may come and go):
+		// they are read again at least once a minute.
+		c.scheduleRecheck()
+	}
 	docs, err := resolveValuesFrom(ctx, c.deps.Reader, &spec)
 	if err != nil {
 		return nil, err
 	}
-	in := Inputs{ValuesFrom: docs}
+	in := InputsFor(cn)
+	in.ValuesFrom = docs
 	chartID := "embedded"
 	if src := spec.Chart; src != nil {
-		if in.Chart, err = c.charts.Fetch(ctx, *src); err != nil {
+		if in.Chart, err = c.charts.Start(*src); err != nil {
 			return nil, err
 		}
 		chartID = chartKey(*src)

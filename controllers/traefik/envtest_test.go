@@ -346,7 +346,7 @@ func checkPasswordKept(t *testing.T, c client.Client, password string, restart f
 func checkRemoteChart(t *testing.T, c client.Client) {
 	repo := traefik.StartChartRepo(t, "9.9.9", false)
 	setTraefik(t, c, func(s *v1alpha1.TraefikSpec) {
-		s.Chart = &v1alpha1.ChartSource{Repository: repo.URL, Name: "traefik", Version: "9.9.9"}
+		s.Chart = &v1alpha1.ChartSource{Repository: repo.URL, Name: "traefik", Version: "9.9.9", Insecure: true}
 	})
 	waitObserved(t, c, func(cn *v1alpha1.ClusterNetworking) error {
 		if st := cn.Status.Traefik; st == nil || st.Chart != "traefik-9.9.9" {

@@ -16,8 +16,21 @@ const (
 	// exact version. Stalled until spec.traefik.chart changes.
 	ReasonChartNotFound = "ChartNotFound"
 	// ReasonChartFetchFailed: the repository could not be reached or sent
-	// something that is not a chart. Retried.
+	// something that is not a chart. Retried in the background, after 10
+	// seconds, then twice as long each time up to 5 minutes; the message
+	// says when.
 	ReasonChartFetchFailed = "ChartFetchFailed"
+	// ReasonChartFetching: the chart is being fetched in the background;
+	// what runs is left as it is meanwhile.
+	ReasonChartFetching = "ChartFetching"
+	// ReasonChartRefused: the repository or the source is one wharf does
+	// not fetch from: plain http without insecure: true, a redirect to
+	// another host or from https to http, an archive URL on another host
+	// than the repository's, a download over its size cap. Stalled.
+	ReasonChartRefused = "ChartRefused"
+	// ReasonChartDigestMismatch: the archive fetched does not have the
+	// sha256 digest spec.traefik.chart.digest pins. Stalled.
+	ReasonChartDigestMismatch = "ChartDigestMismatch"
 )
 
 // reasonError is an error to retry that names the condition reason to

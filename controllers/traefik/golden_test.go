@@ -58,6 +58,19 @@ func TestGolden(t *testing.T) {
 		{name: "k3s", spec: v1alpha1.TraefikSpec{Values: &apiextensionsv1.JSON{Raw: []byte(k3sValues)}},
 			in: Inputs{ValuesFrom: []map[string]any{k3sDoc}}},
 		{name: "dashboard", spec: seedsDashboardSpec(), in: Inputs{DashboardSecret: "authsecret"}},
+		// Air gap: the system default registry becomes the image's
+		// registry and the pull Secrets go to the pod.
+		{name: "airgap", spec: v1alpha1.TraefikSpec{},
+			in: Inputs{SystemDefaultRegistry: "registry.example.com:5000", ImagePullSecrets: []string{"regcred", "mirror"}}},
+		// The user's values win: their image.registry stays, their pull
+		// Secrets come first and are not repeated.
+		{name: "airgap-user-values", spec: v1alpha1.TraefikSpec{Values: &apiextensionsv1.JSON{Raw: []byte(
+			`{"image": {"registry": "user.example.com"}, "deployment": {"imagePullSecrets": [{"name": "mirror"}]}}`)}},
+			in: Inputs{SystemDefaultRegistry: "registry.example.com:5000", ImagePullSecrets: []string{"regcred", "mirror"}}},
+		// As K3s's HelmChartConfig examples do: a repository under the
+		// system default registry.
+		{name: "airgap-k3s", spec: v1alpha1.TraefikSpec{Values: &apiextensionsv1.JSON{Raw: []byte(k3sValues)}},
+			in: Inputs{ValuesFrom: []map[string]any{withoutRegistry(k3sDoc)}, SystemDefaultRegistry: "registry.example.com:5000"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,6 +82,13 @@ func TestGolden(t *testing.T) {
 			golden.Assert(t, filepath.Join("testdata", tc.name+".golden.yaml"), got)
 		})
 	}
+}
+
+// withoutRegistry is doc without image.registry.
+func withoutRegistry(doc map[string]any) map[string]any {
+	out := MergeValues(doc)
+	delete(out["image"].(map[string]any), "registry")
+	return out
 }
 
 // seedsDashboardSpec is the guide's dashboard: host traefik.example.com on

@@ -2,6 +2,7 @@ package traefik
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"helm.sh/helm/v3/pkg/chart"
@@ -33,6 +34,21 @@ type Inputs struct {
 	// Middleware reads. Empty: the dashboard is not rendered, even when
 	// enabled, because there is no usable Secret to protect it with.
 	DashboardSecret string
+	// SystemDefaultRegistry (spec.systemDefaultRegistry) becomes the
+	// chart's image.registry, unless the values set image.registry.
+	SystemDefaultRegistry string
+	// ImagePullSecrets (spec.imagePullSecrets) are added to the chart's
+	// deployment.imagePullSecrets.
+	ImagePullSecrets []string
+}
+
+// InputsFor returns the Inputs that come from cn beyond spec.traefik.
+func InputsFor(cn *v1alpha1.ClusterNetworking) Inputs {
+	in := Inputs{SystemDefaultRegistry: cn.Spec.SystemDefaultRegistry}
+	for _, s := range cn.Spec.ImagePullSecrets {
+		in.ImagePullSecrets = append(in.ImagePullSecrets, s.Name)
+	}
+	return in
 }
 
 // Render returns the objects that deploy Traefik as spec declares, in
@@ -68,6 +84,7 @@ func build(spec *v1alpha1.TraefikSpec, in Inputs) (*rendered, error) {
 		return nil, err
 	}
 	values := MergeValues(append(append([]map[string]any{}, in.ValuesFrom...), user)...)
+	applyClusterImageSettings(values, in)
 	objs, err := render.RenderChart(ch, values, render.Release{Name: ReleaseName, Namespace: spec.NamespaceOrDefault()})
 	if err != nil {
 		return nil, component.Stalled(ReasonInvalidValues, err)
@@ -83,6 +100,43 @@ func build(spec *v1alpha1.TraefikSpec, in Inputs) (*rendered, error) {
 		r.dashboardURL = dashboardURL(&spec.Dashboard, lookup)
 	}
 	return r, nil
+}
+
+// applyClusterImageSettings sets what spec.systemDefaultRegistry and
+// spec.imagePullSecrets ask of every pod in the merged values, as K3s
+// does with global.systemDefaultRegistry: the registry is the image's
+// unless the values set image.registry themselves (null included); the
+// pull Secrets are added after the values' own, once each.
+func applyClusterImageSettings(values map[string]any, in Inputs) {
+	if in.SystemDefaultRegistry != "" {
+		if _, set := lookupPath(values, []string{"image", "registry"}); !set {
+			mergeInto(values, map[string]any{"image": map[string]any{"registry": in.SystemDefaultRegistry}})
+		}
+	}
+	if len(in.ImagePullSecrets) == 0 {
+		return
+	}
+	existing, _ := lookupPath(values, []string{"deployment", "imagePullSecrets"})
+	list, ok := existing.([]any)
+	if existing != nil && !ok {
+		return // not a list: the chart's schema reports it
+	}
+	have := map[string]bool{}
+	for _, e := range list {
+		if m, ok := e.(map[string]any); ok {
+			if n, ok := m["name"].(string); ok {
+				have[n] = true
+			}
+		}
+	}
+	list = slices.Clone(list)
+	for _, n := range in.ImagePullSecrets {
+		if !have[n] {
+			have[n] = true
+			list = append(list, map[string]any{"name": n})
+		}
+	}
+	mergeInto(values, map[string]any{"deployment": map[string]any{"imagePullSecrets": list}})
 }
 
 // chartName is name-version, as status.traefik.chart reports it.
@@ -110,5 +164,7 @@ func findDeployment(objs []*unstructured.Unstructured) types.NamespacedName {
 func (c *Component) RenderOffline(cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
 	spec := cn.Spec.Traefik
 	name, _ := dashboardSecret(&spec)
-	return Render(spec, Inputs{DashboardSecret: name})
+	in := InputsFor(cn)
+	in.DashboardSecret = name
+	return Render(spec, in)
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -236,5 +237,41 @@ func TestRenderOffline(t *testing.T) {
 	mw := find(objs, "Middleware", DashboardMiddlewareName)
 	if s, _, _ := unstructured.NestedString(mw.Object, "spec", "basicAuth", "secret"); s != GeneratedSecretName {
 		t.Errorf("offline Middleware secret = %q, want the generated name %s", s, GeneratedSecretName)
+	}
+}
+
+// TestRenderClusterImageSettings: spec.systemDefaultRegistry and
+// spec.imagePullSecrets reach the Deployment through Render and through
+// the render cache, whose key must hold them.
+func TestRenderClusterImageSettings(t *testing.T) {
+	cn := newTestCN()
+	cn.Spec.SystemDefaultRegistry = "registry.example.com:5000"
+	cn.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: "regcred"}}
+	objs, err := New(component.Deps{}).RenderOffline(cn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkImage(t, objs, "registry.example.com:5000/traefik:", "regcred")
+
+	var rc renderCache
+	spec := v1alpha1.TraefikSpec{}
+	if _, err := rc.build(&spec, Inputs{}, "embedded"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := rc.build(&spec, InputsFor(cn), "embedded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkImage(t, r.objects, "registry.example.com:5000/traefik:", "regcred")
+}
+
+func checkImage(t *testing.T, objs []*unstructured.Unstructured, imagePrefix, pullSecret string) {
+	t.Helper()
+	pod, _, _ := unstructured.NestedMap(find(objs, "Deployment", "traefik").Object, "spec", "template", "spec")
+	if img := pod["containers"].([]any)[0].(map[string]any)["image"].(string); !strings.HasPrefix(img, imagePrefix) {
+		t.Errorf("image %s, want %s...", img, imagePrefix)
+	}
+	if ps, _ := pod["imagePullSecrets"].([]any); len(ps) != 1 || ps[0].(map[string]any)["name"] != pullSecret {
+		t.Errorf("imagePullSecrets %v, want %s", pod["imagePullSecrets"], pullSecret)
 	}
 }

@@ -44,11 +44,13 @@ func (rc *renderCache) build(spec *v1alpha1.TraefikSpec, in Inputs, chartID stri
 // map keys, so equal inputs give equal keys.
 func inputsKey(spec *v1alpha1.TraefikSpec, in Inputs, chartID string) (string, error) {
 	b, err := json.Marshal(struct {
-		Chart      string
-		Spec       *v1alpha1.TraefikSpec
-		ValuesFrom []map[string]any
-		Secret     string
-	}{chartID, spec, in.ValuesFrom, in.DashboardSecret})
+		Chart            string
+		Spec             *v1alpha1.TraefikSpec
+		ValuesFrom       []map[string]any
+		Secret           string
+		Registry         string
+		ImagePullSecrets []string
+	}{chartID, spec, in.ValuesFrom, in.DashboardSecret, in.SystemDefaultRegistry, in.ImagePullSecrets})
 	if err != nil {
 		return "", err
 	}

@@ -3,10 +3,14 @@ package traefik
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -94,17 +98,25 @@ func parseValuesDocument(data []byte) (map[string]any, error) {
 
 // resolveValuesFrom reads the documents spec.valuesFrom names, in order,
 // from the Traefik namespace. A missing object or key that is not optional
-// is an error to retry (it may be created later); a document that is not
+// is an error to retry (it may be created later), and so is a
+// HelmChartConfig in a cluster without its CRD; a document that is not
 // YAML stalls the component until it is fixed.
 func resolveValuesFrom(ctx context.Context, r client.Reader, spec *v1alpha1.TraefikSpec) ([]map[string]any, error) {
 	ns := spec.NamespaceOrDefault()
 	docs := make([]map[string]any, 0, len(spec.ValuesFrom))
 	for i, ref := range spec.ValuesFrom {
+		where := describeRef(ns, ref)
 		data, found, err := readValuesKey(ctx, r, ns, ref)
+		if errors.Is(err, errNoHelmChartConfigCRD) {
+			if ref.Optional {
+				continue
+			}
+			return nil, &reasonError{reason: ReasonValuesFromMissing,
+				err: fmt.Errorf("spec.traefik.valuesFrom[%d]: %s: %w", i, where, err)}
+		}
 		if err != nil {
 			return nil, err
 		}
-		where := describeRef(ns, ref)
 		if !found {
 			if ref.Optional {
 				continue
@@ -143,10 +155,38 @@ func readValuesKey(ctx context.Context, r client.Reader, ns string, ref v1alpha1
 		}
 		b, ok := s.Data[keyOf(ref)]
 		return b, ok, nil
+	case "HelmChartConfig":
+		return readHelmChartConfig(ctx, r, key)
 	default:
-		return nil, false, component.Stalledf(ReasonInvalidValues, "valuesFrom kind %q is neither ConfigMap nor Secret", ref.Kind)
+		return nil, false, component.Stalledf(ReasonInvalidValues, "valuesFrom kind %q is not ConfigMap, Secret or HelmChartConfig", ref.Kind)
 	}
 }
+
+// HelmChartConfigGVK is K3s's HelmChartConfig, whose spec.valuesContent
+// holds a values document for a chart K3s deploys.
+var HelmChartConfigGVK = schema.GroupVersionKind{Group: "helm.cattle.io", Version: "v1", Kind: "HelmChartConfig"}
+
+// readHelmChartConfig returns spec.valuesContent of the HelmChartConfig
+// key (empty when it has none). Without the CRD (a cluster that is not
+// K3s) it does not exist, like a missing object, and the error says why.
+func readHelmChartConfig(ctx context.Context, r client.Reader, key client.ObjectKey) ([]byte, bool, error) {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(HelmChartConfigGVK)
+	if err := r.Get(ctx, key, u); err != nil {
+		if meta.IsNoMatchError(err) {
+			return nil, false, errNoHelmChartConfigCRD
+		}
+		return nil, false, ignoreNotFound(err, "HelmChartConfig", key)
+	}
+	content, _, err := unstructured.NestedString(u.Object, "spec", "valuesContent")
+	if err != nil {
+		return nil, false, component.Stalled(ReasonInvalidValues, fmt.Errorf("HelmChartConfig %s: spec.valuesContent: %w", key, err))
+	}
+	return []byte(content), true, nil
+}
+
+// errNoHelmChartConfigCRD says the cluster has no HelmChartConfig CRD.
+var errNoHelmChartConfigCRD = errors.New("the cluster has no HelmChartConfig CRD (helm.cattle.io/v1, installed by K3s)")
 
 func ignoreNotFound(err error, kind string, key client.ObjectKey) error {
 	if apierrors.IsNotFound(err) {
@@ -164,5 +204,18 @@ func keyOf(ref v1alpha1.ValuesReference) string {
 }
 
 func describeRef(ns string, ref v1alpha1.ValuesReference) string {
+	if ref.Kind == "HelmChartConfig" {
+		return fmt.Sprintf("spec.valuesContent of HelmChartConfig %s/%s", ns, ref.Name)
+	}
 	return fmt.Sprintf("key %q of %s %s/%s", keyOf(ref), ref.Kind, ns, ref.Name)
+}
+
+// readsHelmChartConfig reports whether spec reads a HelmChartConfig.
+func readsHelmChartConfig(spec *v1alpha1.TraefikSpec) bool {
+	for _, ref := range spec.ValuesFrom {
+		if ref.Kind == "HelmChartConfig" {
+			return true
+		}
+	}
+	return false
 }

@@ -25,7 +25,8 @@ const recheckAfter = time.Minute
 // reconciled when a ConfigMap or Secret it references (valuesFrom, the
 // dashboard's Secret) changes, appears or goes away. Only metadata is
 // watched; the content is read from the API server when rendering. A
-// channel brings it back when CRDs were kept for their custom resources.
+// channel brings it back when CRDs were kept for their custom resources,
+// and when a background chart fetch ends.
 func (c *Component) SetupWatches(b *builder.Builder) *builder.Builder {
 	b = b.Watches(metadataOf("ConfigMap"), handler.EnqueueRequestsFromMapFunc(c.referencing("ConfigMap")), builder.OnlyMetadata)
 	b = b.Watches(metadataOf("Secret"), handler.EnqueueRequestsFromMapFunc(c.referencing("Secret")), builder.OnlyMetadata)
@@ -79,11 +80,17 @@ func (c *Component) scheduleRecheck() {
 	}
 	time.AfterFunc(recheckAfter, func() {
 		c.recheckPending.Store(false)
-		cn := &v1alpha1.ClusterNetworking{}
-		cn.Name = v1alpha1.SingletonName
-		select {
-		case c.recheck <- event.GenericEvent{Object: cn}:
-		default:
-		}
+		c.poke()
 	})
+}
+
+// poke brings the ClusterNetworking back now, once however often it is
+// asked before the reconcile starts: a background chart fetch ended.
+func (c *Component) poke() {
+	cn := &v1alpha1.ClusterNetworking{}
+	cn.Name = v1alpha1.SingletonName
+	select {
+	case c.recheck <- event.GenericEvent{Object: cn}:
+	default:
+	}
 }

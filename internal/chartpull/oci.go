@@ -47,7 +47,7 @@ func (c *Client) PullOCI(ctx context.Context, ref string) ([]byte, error) {
 		return nil, err
 	}
 	s := &registrySession{client: c, ref: r}
-	data, err := s.get(ctx, "manifests/"+r.Tag, ManifestMediaType)
+	data, err := s.get(ctx, "manifests/"+r.Tag, ManifestMediaType, MaxManifestSize)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +59,10 @@ func (c *Client) PullOCI(ctx context.Context, ref string) ([]byte, error) {
 		if l.MediaType != ChartLayerMediaType {
 			continue
 		}
-		blob, err := s.get(ctx, "blobs/"+l.Digest, "")
+		if l.Size > MaxArchiveSize {
+			return nil, refusedf("the chart layer of %s is %d bytes, over %s, the most wharf reads", r, l.Size, sizeString(MaxArchiveSize))
+		}
+		blob, err := s.get(ctx, "blobs/"+l.Digest, "", MaxArchiveSize)
 		if err != nil {
 			return nil, err
 		}
@@ -79,7 +82,10 @@ type registrySession struct {
 	token  string
 }
 
-func (s *registrySession) get(ctx context.Context, what, accept string) ([]byte, error) {
+// get reads what (manifests/TAG or blobs/DIGEST), at most limit bytes.
+// Blobs may be redirected to another host over https, as registries serve
+// them from a CDN: their digest is checked. Manifests stay on the host.
+func (s *registrySession) get(ctx context.Context, what, accept string, limit int64) ([]byte, error) {
 	rawURL := "https://" + s.ref.Host + "/v2/" + s.ref.Path + "/" + what
 	for attempt := 0; ; attempt++ {
 		header := http.Header{}
@@ -89,7 +95,7 @@ func (s *registrySession) get(ctx context.Context, what, accept string) ([]byte,
 		if s.token != "" {
 			header.Set("Authorization", "Bearer "+s.token)
 		}
-		resp, err := s.client.do(ctx, rawURL, header)
+		resp, err := s.client.do(ctx, rawURL, header, strings.HasPrefix(what, "blobs/"))
 		if err != nil {
 			return nil, err
 		}
@@ -105,7 +111,7 @@ func (s *registrySession) get(ctx context.Context, what, accept string) ([]byte,
 		if err := checkStatus(rawURL, resp); err != nil {
 			return nil, err
 		}
-		return readAll(rawURL, resp.Body)
+		return readAll(rawURL, resp.Body, limit)
 	}
 }
 
@@ -131,7 +137,7 @@ func (s *registrySession) anonymousToken(ctx context.Context, challenge string) 
 	}
 	q.Set("scope", scope)
 	realm.RawQuery = q.Encode()
-	data, err := s.client.Get(ctx, realm.String(), nil)
+	data, err := s.client.Get(ctx, realm.String(), nil, MaxManifestSize)
 	if err != nil {
 		return "", fmt.Errorf("token for %s: %w", s.ref, err)
 	}
