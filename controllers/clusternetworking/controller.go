@@ -70,7 +70,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	var errs []error
 	for _, c := range r.Components {
 		if err := r.reconcileComponent(ctx, cn, c, s); err != nil {
-			if _, stalled := component.AsStalled(err); !stalled {
+			if _, stalled := component.AsStalled(err); !stalled && !component.IsWaiting(err) {
 				errs = append(errs, err)
 			}
 		}
@@ -97,8 +97,8 @@ func (r *Reconciler) reconcileComponent(ctx context.Context, cn *v1alpha1.Cluste
 	if err != nil {
 		s.keepInventory(old)
 		s.fail(c, "RenderFailed", err)
-		if _, stalled := component.AsStalled(err); stalled {
-			log.Info("the spec cannot be rendered; objects in the cluster are left as they are", "error", err.Error())
+		if _, stalled := component.AsStalled(err); stalled || component.IsWaiting(err) {
+			log.Info("not rendered yet; objects in the cluster are left as they are", "reason", err.Error())
 		} else {
 			log.Error(err, "render failed; objects in the cluster are left as they are")
 		}

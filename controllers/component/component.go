@@ -98,3 +98,24 @@ func AsStalled(err error) (*StalledError, bool) {
 	ok := errors.As(err, &s)
 	return s, ok
 }
+
+// WaitingError says an input is on its way (a chart fetched in the
+// background, say) and the component will be reconciled again when it
+// arrives: the frame reports the condition with the error's reason and
+// Reconciling, but neither retries with backoff nor logs it as a failure.
+type WaitingError struct {
+	Reason string
+	Err    error
+}
+
+func (e *WaitingError) Error() string { return e.Err.Error() }
+func (e *WaitingError) Unwrap() error { return e.Err }
+
+// ConditionReason is the reason the component's condition carries.
+func (e *WaitingError) ConditionReason() string { return e.Reason }
+
+// IsWaiting reports whether err's chain holds a WaitingError.
+func IsWaiting(err error) bool {
+	var w *WaitingError
+	return errors.As(err, &w)
+}

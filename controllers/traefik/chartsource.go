@@ -131,8 +131,8 @@ func (f *ChartFetcher) Start(src v1alpha1.ChartSource) (*chart.Chart, error) {
 }
 
 func fetchingError(src v1alpha1.ChartSource) error {
-	return &reasonError{reason: ReasonChartFetching,
-		err: fmt.Errorf("fetching chart %s version %s from %s", src.Name, src.Version, src.Repository)}
+	return &component.WaitingError{Reason: ReasonChartFetching,
+		Err: fmt.Errorf("fetching chart %s version %s from %s", src.Name, src.Version, src.Repository)}
 }
 
 // background downloads the chart and records the outcome in st.
