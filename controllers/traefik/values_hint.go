@@ -1,7 +1,7 @@
 package traefik
 
 import (
-	"fmt"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -15,10 +15,19 @@ import (
 const upstreamChartHint = "the embedded chart implements the upstream traefik chart's values interface " +
 	"(templates/traefik/README.md lists the keys); users who need the upstream chart itself point spec.traefik.chart at it"
 
-// embeddedValuesError adds upstreamChartHint to an error of the embedded chart.
+// embeddedValuesError adds upstreamChartHint, on a line of its own, to an
+// error of the embedded chart.
 func embeddedValuesError(err error) error {
-	return fmt.Errorf("%w; %s", err, upstreamChartHint)
+	return &hintError{err: err}
 }
+
+type hintError struct{ err error }
+
+func (e *hintError) Error() string {
+	return strings.TrimRight(e.err.Error(), "\n") + "\n" + upstreamChartHint
+}
+
+func (e *hintError) Unwrap() error { return e.err }
 
 // checkDashboardRoutes refuses the chart's own dashboard IngressRoute
 // (ingressRoute.dashboard.enabled) when spec.traefik.dashboard is enabled
