@@ -102,7 +102,7 @@ func checkSeedsDashboard(t *testing.T, c client.Client) {
 		t.Errorf("the route goes to %v", svc)
 	}
 	cn := getCN(t, c)
-	want := v1alpha1.TraefikStatus{Chart: "traefik-1.0.0", DashboardURL: "http://traefik.example.com/dashboard/", DashboardSecret: "authsecret"}
+	want := v1alpha1.TraefikStatus{Chart: "traefik-1.1.0", DashboardURL: "http://traefik.example.com/dashboard/", DashboardSecret: "authsecret"}
 	if got := *cn.Status.Traefik; got != want {
 		t.Errorf("status.traefik = %+v, want %+v", got, want)
 	}
@@ -359,7 +359,7 @@ func checkRemoteChart(t *testing.T, c client.Client) {
 	})
 	setTraefik(t, c, func(s *v1alpha1.TraefikSpec) { s.Chart = nil })
 	waitObserved(t, c, func(cn *v1alpha1.ClusterNetworking) error {
-		if l := deployment(t, c).Labels["helm.sh/chart"]; l != "traefik-1.0.0" {
+		if l := deployment(t, c).Labels["helm.sh/chart"]; l != "traefik-1.1.0" {
 			return fmt.Errorf("the Deployment has helm.sh/chart=%s", l)
 		}
 		return nil

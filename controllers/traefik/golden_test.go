@@ -2,8 +2,11 @@ package traefik
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -89,6 +92,64 @@ func withoutRegistry(doc map[string]any) map[string]any {
 	out := MergeValues(doc)
 	delete(out["image"].(map[string]any), "registry")
 	return out
+}
+
+// TestGoldenValues renders each values document of testdata/values and the
+// valuesContent of each HelmChartConfig of testdata/k3s-migration as
+// spec.traefik.values, and compares the objects with <name>.golden.yaml
+// beside it. templates/traefik/README.md names these cases for each key.
+func TestGoldenValues(t *testing.T) {
+	for _, dir := range []string{"values", "k3s-migration"} {
+		files, err := filepath.Glob(filepath.Join("testdata", dir, "*.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f, ".golden.yaml") {
+				continue
+			}
+			name := dir + "/" + strings.TrimSuffix(filepath.Base(f), ".yaml")
+			t.Run(name, func(t *testing.T) {
+				objs, err := Render(specWithValues(t, goldenCaseValues(t, name)), Inputs{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				golden.Assert(t, strings.TrimSuffix(f, ".yaml")+".golden.yaml", goldenBytes(t, objs, false))
+			})
+		}
+	}
+}
+
+// goldenCaseValues reads the values of the golden case dir/name: the file
+// itself, or the valuesContent of a HelmChartConfig.
+func goldenCaseValues(t *testing.T, name string) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := parseValuesDocument(data)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if doc["kind"] == "HelmChartConfig" {
+		spec, _ := doc["spec"].(map[string]any)
+		content, _ := spec["valuesContent"].(string)
+		if doc, err = parseValuesDocument([]byte(content)); err != nil {
+			t.Fatalf("%s: valuesContent: %v", name, err)
+		}
+	}
+	return doc
+}
+
+// specWithValues is a Traefik spec with values as spec.traefik.values.
+func specWithValues(t *testing.T, values map[string]any) v1alpha1.TraefikSpec {
+	t.Helper()
+	raw, err := json.Marshal(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v1alpha1.TraefikSpec{Values: &apiextensionsv1.JSON{Raw: raw}}
 }
 
 // seedsDashboardSpec is the guide's dashboard: host traefik.example.com on

@@ -87,7 +87,13 @@ func build(spec *v1alpha1.TraefikSpec, in Inputs) (*rendered, error) {
 	applyClusterImageSettings(values, in)
 	objs, err := render.RenderChart(ch, values, render.Release{Name: ReleaseName, Namespace: spec.NamespaceOrDefault()})
 	if err != nil {
+		if in.Chart == nil {
+			err = embeddedValuesError(err)
+		}
 		return nil, component.Stalled(ReasonInvalidValues, err)
+	}
+	if err := checkDashboardRoutes(spec, objs); err != nil {
+		return nil, err
 	}
 	r := &rendered{objects: objs, chart: chartName(ch), deployment: findDeployment(objs)}
 	if spec.Dashboard.Enabled && in.DashboardSecret != "" {

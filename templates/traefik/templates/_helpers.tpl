@@ -102,6 +102,54 @@ namespace/name of the Service whose addresses Traefik copies into Ingress status
 {{- end -}}
 
 {{/*
+Whether an entry point is published by the Service: `expose: true` (wharf
+0.1.0 and older upstream charts) or `expose: {default: true}` (upstream v26+).
+Prints "true" or nothing.
+*/}}
+{{- define "traefik.exposed" -}}
+{{- $e := .expose -}}
+{{- if kindIs "map" $e -}}
+{{- if $e.default }}true{{ end -}}
+{{- else if $e -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/*
+Flattens a map of Traefik settings into arguments: {a: {b: 1, c: [x, y]}}
+under prefix P gives "P.a.b=1" and "P.a.c=x,y". A true boolean leaf gives
+"P.a.b=true"; false and empty leaves are kept (Traefik reads them as given).
+*/}}
+{{- define "traefik.flatten" -}}
+{{- $prefix := .prefix -}}
+{{- range $k, $v := .value }}
+{{- $key := printf "%s.%s" $prefix $k }}
+{{- if kindIs "map" $v }}
+{{- include "traefik.flatten" (dict "prefix" $key "value" $v) }}
+{{- else if kindIs "slice" $v }}
+- {{ printf "%s=%s" $key (join "," $v) | quote }}
+{{- else if not (kindIs "invalid" $v) }}
+- {{ printf "%s=%v" $key $v | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Redirect target of an entry point: the name of another entry point becomes
+":<its exposedPort>" (the port clients reach through the Service), as the
+upstream chart does; anything else (":443", an address) is kept.
+*/}}
+{{- define "traefik.redirectTarget" -}}
+{{- $to := toString .to -}}
+{{- $target := index .ports $to | default dict -}}
+{{- if and (kindIs "map" $target) $target.port -}}
+:{{ default $target.port $target.exposedPort }}
+{{- else -}}
+{{ $to }}
+{{- end -}}
+{{- end -}}
+
+{{/*
 Arguments of the Traefik container, built from the values.
 */}}
 {{- define "traefik.arguments" -}}
@@ -117,10 +165,37 @@ Arguments of the Traefik container, built from the values.
 {{- fail (printf "ports.%s.port is required" $name) }}
 {{- end }}
 - "--entryPoints.{{ $name }}.address=:{{ $cfg.port }}/{{ lower (default "TCP" $cfg.protocol) }}"
+{{- if $cfg.asDefault }}
+- "--entryPoints.{{ $name }}.asDefault=true"
+{{- end }}
+{{- $redirect := dict }}
 {{- with $cfg.redirectTo }}
-- "--entryPoints.{{ $name }}.http.redirections.entryPoint.to={{ . }}"
-- "--entryPoints.{{ $name }}.http.redirections.entryPoint.scheme=https"
-- "--entryPoints.{{ $name }}.http.redirections.entryPoint.permanent=true"
+{{- if kindIs "map" . }}
+{{- $redirect = dict "to" .port "scheme" "https" "permanent" true "priority" .priority }}
+{{- else }}
+{{- $redirect = dict "to" . "scheme" "https" "permanent" true }}
+{{- end }}
+{{- end }}
+{{- with $cfg.redirections }}{{ with .entryPoint }}
+{{- $redirect = . }}
+{{- end }}{{ end }}
+{{- if $redirect }}
+{{- if not $redirect.to }}
+{{- fail (printf "ports.%s.redirections.entryPoint.to is required" $name) }}
+{{- end }}
+- "--entryPoints.{{ $name }}.http.redirections.entryPoint.to={{ include "traefik.redirectTarget" (dict "to" $redirect.to "ports" $.Values.ports) }}"
+{{- with $redirect.scheme }}
+- "--entryPoints.{{ $name }}.http.redirections.entryPoint.scheme={{ . }}"
+{{- end }}
+{{- if not (kindIs "invalid" $redirect.permanent) }}
+- "--entryPoints.{{ $name }}.http.redirections.entryPoint.permanent={{ $redirect.permanent }}"
+{{- end }}
+{{- with $redirect.priority }}
+- "--entryPoints.{{ $name }}.http.redirections.entryPoint.priority={{ int . }}"
+{{- end }}
+{{- end }}
+{{- with $cfg.middlewares }}
+- "--entryPoints.{{ $name }}.http.middlewares={{ join "," . }}"
 {{- end }}
 {{- with $cfg.forwardedHeaders }}
 {{- if .insecure }}
@@ -136,6 +211,17 @@ Arguments of the Traefik container, built from the values.
 {{- end }}
 {{- with .trustedIPs }}
 - "--entryPoints.{{ $name }}.proxyProtocol.trustedIPs={{ join "," . }}"
+{{- end }}
+{{- end }}
+{{- with $cfg.transport }}
+{{- include "traefik.flatten" (dict "prefix" (printf "--entryPoints.%s.transport" $name) "value" .) }}
+{{- end }}
+{{- with $cfg.http3 }}
+{{- if .enabled }}
+- "--entryPoints.{{ $name }}.http3=true"
+{{- with .advertisedPort }}
+- "--entryPoints.{{ $name }}.http3.advertisedPort={{ int . }}"
+{{- end }}
 {{- end }}
 {{- end }}
 {{- with $cfg.tls }}
@@ -163,9 +249,33 @@ Arguments of the Traefik container, built from the values.
 {{- if .Values.ping.enabled }}
 - "--ping=true"
 {{- end }}
-{{- if .Values.metrics.prometheus.enabled }}
+{{- with .Values.metrics.prometheus }}
+{{- if .enabled }}
+{{- $ep := index $.Values.ports (toString .entryPoint) }}
+{{- if not $ep }}
+{{- fail (printf "metrics.prometheus.entryPoint %q is not an entry point: add ports.%s or name another one" (toString .entryPoint) (toString .entryPoint)) }}
+{{- end }}
 - "--metrics.prometheus=true"
-- "--metrics.prometheus.entryPoint={{ .Values.metrics.prometheus.entryPoint }}"
+- "--metrics.prometheus.entryPoint={{ .entryPoint }}"
+{{- if not (kindIs "invalid" .addEntryPointsLabels) }}
+- "--metrics.prometheus.addEntryPointsLabels={{ .addEntryPointsLabels }}"
+{{- end }}
+{{- if not (kindIs "invalid" .addRoutersLabels) }}
+- "--metrics.prometheus.addRoutersLabels={{ .addRoutersLabels }}"
+{{- end }}
+{{- if not (kindIs "invalid" .addServicesLabels) }}
+- "--metrics.prometheus.addServicesLabels={{ .addServicesLabels }}"
+{{- end }}
+{{- with .buckets }}
+- "--metrics.prometheus.buckets={{ . }}"
+{{- end }}
+{{- if .manualRouting }}
+- "--metrics.prometheus.manualRouting=true"
+{{- end }}
+{{- end }}
+{{- end }}
+{{- with .Values.core.defaultRuleSyntax }}
+- "--core.defaultRuleSyntax={{ . }}"
 {{- end }}
 {{- with .Values.providers.kubernetesCRD }}
 {{- if .enabled }}
@@ -188,6 +298,9 @@ Arguments of the Traefik container, built from the values.
 {{- with .labelSelector }}
 - "--providers.kubernetescrd.labelSelector={{ . }}"
 {{- end }}
+{{- if .nativeLBByDefault }}
+- "--providers.kubernetescrd.nativeLBByDefault=true"
+{{- end }}
 {{- end }}
 {{- end }}
 {{- with .Values.providers.kubernetesIngress }}
@@ -208,8 +321,36 @@ Arguments of the Traefik container, built from the values.
 {{- with .labelSelector }}
 - "--providers.kubernetesingress.labelSelector={{ . }}"
 {{- end }}
+{{- if .nativeLBByDefault }}
+- "--providers.kubernetesingress.nativeLBByDefault=true"
+{{- end }}
 {{- if and .publishedService.enabled (or .publishedService.pathOverride $.Values.service.enabled) }}
 - "--providers.kubernetesingress.ingressEndpoint.publishedService={{ include "traefik.publishedService" $ }}"
+{{- end }}
+{{- end }}
+{{- end }}
+{{- with .Values.providers.kubernetesGateway }}
+{{- if .enabled }}
+- "--providers.kubernetesgateway"
+{{- if .experimentalChannel }}
+- "--providers.kubernetesgateway.experimentalChannel=true"
+{{- end }}
+{{- with .namespaces }}
+- "--providers.kubernetesgateway.namespaces={{ join "," . }}"
+{{- end }}
+{{- with .labelselector }}
+- "--providers.kubernetesgateway.labelSelector={{ . }}"
+{{- end }}
+{{- if .nativeLBByDefault }}
+- "--providers.kubernetesgateway.nativeLBByDefault=true"
+{{- end }}
+{{- with .statusAddress }}
+{{- include "traefik.flatten" (dict "prefix" "--providers.kubernetesgateway.statusAddress" "value" .) }}
+{{- else }}
+{{- if $.Values.service.enabled }}
+- "--providers.kubernetesgateway.statusAddress.service.name={{ include "traefik.fullname" $ }}"
+- "--providers.kubernetesgateway.statusAddress.service.namespace={{ include "traefik.namespace" $ }}"
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -218,12 +359,64 @@ Arguments of the Traefik container, built from the values.
 {{- with .format }}
 - "--log.format={{ . }}"
 {{- end }}
+{{- if .noColor }}
+- "--log.noColor=true"
 {{- end }}
-{{- if .Values.logs.access.enabled }}
-- "--accessLog=true"
-{{- with .Values.logs.access.format }}
-- "--accessLog.format={{ . }}"
+{{- with .filePath }}
+- "--log.filePath={{ . }}"
 {{- end }}
+{{- end }}
+{{- with .Values.logs.access }}
+{{- if .enabled }}
+- "--accesslog=true"
+{{- with .format }}
+- "--accesslog.format={{ . }}"
+{{- end }}
+{{- with .filePath }}
+- "--accesslog.filePath={{ . }}"
+{{- end }}
+{{- if not (kindIs "invalid" .bufferingSize) }}
+- "--accesslog.bufferingSize={{ int .bufferingSize }}"
+{{- end }}
+{{- if .addInternals }}
+- "--accesslog.addInternals=true"
+{{- end }}
+{{- with .filters }}
+{{- with .statuscodes }}
+- "--accesslog.filters.statusCodes={{ . }}"
+{{- end }}
+{{- if .retryattempts }}
+- "--accesslog.filters.retryAttempts=true"
+{{- end }}
+{{- with .minduration }}
+- "--accesslog.filters.minDuration={{ . }}"
+{{- end }}
+{{- end }}
+{{- with .fields }}
+{{- with .general }}
+{{- with .defaultmode }}
+- "--accesslog.fields.defaultMode={{ . }}"
+{{- end }}
+{{- range $field, $mode := .names }}
+- "--accesslog.fields.names.{{ $field }}={{ $mode }}"
+{{- end }}
+{{- end }}
+{{- with .headers }}
+{{- with .defaultmode }}
+- "--accesslog.fields.headers.defaultMode={{ . }}"
+{{- end }}
+{{- range $header, $mode := .names }}
+- "--accesslog.fields.headers.names.{{ $header }}={{ $mode }}"
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- range $name, $cfg := .Values.certificatesResolvers }}
+{{- include "traefik.flatten" (dict "prefix" (printf "--certificatesresolvers.%s" $name) "value" $cfg) }}
+{{- end }}
+{{- range $name, $cfg := .Values.experimental.plugins }}
+{{- include "traefik.flatten" (dict "prefix" (printf "--experimental.plugins.%s" $name) "value" $cfg) }}
 {{- end }}
 {{- range .Values.additionalArguments }}
 - {{ . | quote }}
