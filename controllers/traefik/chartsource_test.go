@@ -97,7 +97,7 @@ func checkReason(t *testing.T, err error, reason string, stalled bool) {
 		}
 		return
 	}
-	var re *reasonError
+	var re interface{ ConditionReason() string }
 	if stalled || !errors.As(err, &re) || re.ConditionReason() != reason {
 		t.Errorf("err = %v, want reason %s stalled=%v", err, reason, stalled)
 	}

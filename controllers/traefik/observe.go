@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/controllers/component"
@@ -32,21 +33,50 @@ func (c *Component) Observe(ctx context.Context, cn *v1alpha1.ClusterNetworking,
 	return health, nil
 }
 
-// deploymentHealth reads the rendered Deployment and records its ready
-// replicas in st.
+// deploymentHealth reads the rendered Deployment or DaemonSet and
+// records its ready pods in st. A Deployment comes from the cache; a
+// DaemonSet from the API server, since the cache keeps DaemonSets as
+// metadata only (the svclb ones are all it needs).
 func (c *Component) deploymentHealth(ctx context.Context, last lastRender, st *v1alpha1.TraefikStatus) (component.Health, error) {
-	if last.rendered == nil || last.deployment.Name == "" {
-		return component.Ready("the values render no Traefik Deployment"), nil
+	if last.rendered == nil || last.workload.key.Name == "" {
+		return component.Ready("the values render no Traefik workload"), nil
 	}
-	d := &appsv1.Deployment{}
-	if err := c.deps.Client.Get(ctx, last.deployment, d); err != nil {
+	w := last.workload
+	var obj client.Object = &appsv1.Deployment{}
+	var reader client.Reader = c.deps.Client
+	if w.kind == "DaemonSet" {
+		obj, reader = &appsv1.DaemonSet{}, c.deps.Reader
+	}
+	if err := reader.Get(ctx, w.key, obj); err != nil {
 		if apierrors.IsNotFound(err) {
-			return component.Progressing(fmt.Sprintf("waiting for Deployment %s", last.deployment)), nil
+			return component.Progressing(fmt.Sprintf("waiting for %s %s", w.kind, w.key)), nil
 		}
-		return component.Health{}, fmt.Errorf("read Deployment %s: %w", last.deployment, err)
+		return component.Health{}, fmt.Errorf("read %s %s: %w", w.kind, w.key, err)
 	}
+	if ds, ok := obj.(*appsv1.DaemonSet); ok {
+		st.ReadyReplicas = ds.Status.NumberReady
+		return daemonSetReadiness(ds), nil
+	}
+	d := obj.(*appsv1.Deployment)
 	st.ReadyReplicas = d.Status.ReadyReplicas
 	return deploymentReadiness(d), nil
+}
+
+// daemonSetReadiness is Ready once the current generation is rolled out
+// to every node that should run Traefik, and at least one pod is ready.
+func daemonSetReadiness(ds *appsv1.DaemonSet) component.Health {
+	s := ds.Status
+	msg := fmt.Sprintf("DaemonSet %s/%s: %d/%d pods ready", ds.Namespace, ds.Name, s.NumberReady, s.DesiredNumberScheduled)
+	switch {
+	case s.ObservedGeneration < ds.Generation:
+		return component.Progressing(fmt.Sprintf("DaemonSet %s/%s: rolling out generation %d", ds.Namespace, ds.Name, ds.Generation))
+	case s.DesiredNumberScheduled == 0:
+		return component.Progressing(fmt.Sprintf("DaemonSet %s/%s: no node to run on", ds.Namespace, ds.Name))
+	case s.UpdatedNumberScheduled < s.DesiredNumberScheduled || s.NumberAvailable < s.DesiredNumberScheduled || s.NumberReady < 1:
+		return component.Progressing(msg)
+	default:
+		return component.Ready(msg)
+	}
 }
 
 // deploymentReadiness is Ready once the current generation is rolled out

@@ -67,8 +67,15 @@ func Render(spec v1alpha1.TraefikSpec, in Inputs) ([]*unstructured.Unstructured,
 type rendered struct {
 	objects      []*unstructured.Unstructured
 	chart        string
-	deployment   types.NamespacedName
+	workload     workload
 	dashboardURL string
+}
+
+// workload is the Deployment or DaemonSet that runs Traefik (the upstream
+// chart's deployment.kind chooses).
+type workload struct {
+	kind string // Deployment or DaemonSet
+	key  types.NamespacedName
 }
 
 func build(spec *v1alpha1.TraefikSpec, in Inputs) (*rendered, error) {
@@ -95,7 +102,7 @@ func build(spec *v1alpha1.TraefikSpec, in Inputs) (*rendered, error) {
 	if err := checkDashboardRoutes(spec, objs); err != nil {
 		return nil, err
 	}
-	r := &rendered{objects: objs, chart: chartName(ch), deployment: findDeployment(objs)}
+	r := &rendered{objects: objs, chart: chartName(ch), workload: findWorkload(objs)}
 	if spec.Dashboard.Enabled && in.DashboardSecret != "" {
 		lookup := valueLookup{values, ch.Values}
 		dash, err := renderDashboard(spec, lookup, in.DashboardSecret)
@@ -153,14 +160,15 @@ func chartName(ch *chart.Chart) string {
 	return ch.Metadata.Name + "-" + ch.Metadata.Version
 }
 
-// findDeployment returns the Traefik Deployment among objs, if any.
-func findDeployment(objs []*unstructured.Unstructured) types.NamespacedName {
+// findWorkload returns the Traefik Deployment or DaemonSet among objs,
+// if any.
+func findWorkload(objs []*unstructured.Unstructured) workload {
 	for _, o := range objs {
-		if o.GetKind() == "Deployment" && o.GroupVersionKind().Group == "apps" {
-			return types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}
+		if k := o.GetKind(); (k == "Deployment" || k == "DaemonSet") && o.GroupVersionKind().Group == "apps" {
+			return workload{kind: k, key: types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}}
 		}
 	}
-	return types.NamespacedName{}
+	return workload{}
 }
 
 // RenderOffline renders without a cluster: the embedded chart (or none
