@@ -211,7 +211,7 @@ func checkBadValues(t *testing.T, c client.Client) {
 		t.Error(err)
 	}
 	msg := meta.FindStatusCondition(cn.Status.Conditions, v1alpha1.ConditionTraefikReady).Message
-	if !strings.Contains(msg, "/deployment/replicas") || !strings.Contains(msg, "want integer") {
+	if !strings.Contains(msg, "/deployment/replicas") || !strings.Contains(msg, "got string") {
 		t.Errorf("the condition does not carry Helm's message: %q", msg)
 	}
 	if after := deployment(t, c); after.ResourceVersion != before.ResourceVersion {
@@ -330,7 +330,7 @@ func checkPasswordKept(t *testing.T, c client.Client, password string, restart f
 			restart()
 		}
 		setTraefik(t, c, func(s *v1alpha1.TraefikSpec) {
-			s.Values = values(t, fmt.Sprintf(`{"deployment": {"replicas": 2}, "wharfTestNonce": %d}`, i))
+			s.Values = values(t, fmt.Sprintf(`{"deployment": {"replicas": 2}, "global": {"wharfTestNonce": %d}}`, i))
 		})
 		waitObserved(t, c, func(*v1alpha1.ClusterNetworking) error { return nil })
 		s := generatedSecret(t, c)
@@ -404,7 +404,7 @@ func checkDisable(t *testing.T, c client.Client) {
 		t.Fatal(err)
 	}
 	// Any reconcile (here a spec change) sees the CRDs are unused now.
-	setTraefik(t, c, func(s *v1alpha1.TraefikSpec) { s.Values = values(t, `{"wharfTestNonce": "off"}`) })
+	setTraefik(t, c, func(s *v1alpha1.TraefikSpec) { s.Values = values(t, `{"global": {"wharfTestNonce": "off"}}`) })
 	eventually(t, timeout, func() error {
 		crds := &apiextensionsv1.CustomResourceDefinitionList{}
 		if err := c.List(context.Background(), crds); err != nil {
