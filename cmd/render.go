@@ -55,7 +55,7 @@ func runRender(args []string, out io.Writer) error {
 			return fmt.Errorf("%s: %w", c.Name(), err)
 		}
 		for _, o := range objs {
-			apply.Mark(o, c.Name(), nil, true)
+			apply.Mark(o, c.Name())
 		}
 		all = append(all, objs...)
 	}
