@@ -298,4 +298,3 @@ func (l *ingressLosses) watch(ctx context.Context, e *env) {
 		}
 	}
 }
-
