@@ -73,13 +73,20 @@ func (a *Applier) Apply(ctx context.Context, obj *unstructured.Unstructured) (bo
 // changing it) is throttled: the write is not sent and a *ThrottledError
 // says when to try again.
 func (a *Applier) ApplyNow(ctx context.Context, obj *unstructured.Unstructured, desired string) error {
+	return a.applyNow(ctx, obj, desired, "")
+}
+
+// applyNow is ApplyNow knowing the resource version the object had before,
+// if read: an apply that leaves it unchanged is no rewrite.
+func (a *Applier) applyNow(ctx context.Context, obj *unstructured.Unstructured, desired, liveVersion string) error {
 	if desired == "" {
 		var err error
 		if desired, err = hashOf(obj.Object); err != nil {
 			return fmt.Errorf("hash %s: %w", describe(obj), err)
 		}
 	}
-	if wait, rewrites, ok := a.throttle.admit(keyOf(obj), desired); !ok {
+	key := keyOf(obj)
+	if wait, rewrites, ok := a.throttle.admit(key, desired); !ok {
 		return &ThrottledError{Object: describe(obj), Rewrites: rewrites, After: wait}
 	}
 	out := obj.DeepCopy()
@@ -93,7 +100,8 @@ func (a *Applier) ApplyNow(ctx context.Context, obj *unstructured.Unstructured, 
 		client.FieldOwner(a.fieldManager), client.ForceOwnership); err != nil {
 		return fmt.Errorf("apply %s: %w", describe(obj), err)
 	}
-	a.remember(keyOf(obj), desired, out)
+	a.throttle.record(key, desired, liveVersion, out.GetResourceVersion())
+	a.remember(key, desired, out)
 	return nil
 }
 

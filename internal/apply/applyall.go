@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -37,7 +38,9 @@ type ApplyOptions struct {
 //
 // With any Conflict nothing is written and the error is a *ConflictError
 // listing them all. Otherwise each object is applied unless unchanged, and
-// the ChangeSet says what happened to each, also when an apply fails.
+// the ChangeSet says what happened to each, also when an apply fails. An
+// object whose rewrites are throttled is skipped and the others applied;
+// the error is then the *ThrottledError that ends soonest.
 func (a *Applier) ApplyAll(ctx context.Context, objs []*unstructured.Unstructured, opts ApplyOptions) (*ChangeSet, error) {
 	held := make(map[string]bool, len(opts.Inventory))
 	for _, e := range opts.Inventory {
@@ -54,7 +57,9 @@ func (a *Applier) ApplyAll(ctx context.Context, objs []*unstructured.Unstructure
 		live := &metav1.PartialObjectMetadata{}
 		live.SetGroupVersionKind(obj.GroupVersionKind())
 		switch err := a.reader.Get(ctx, client.ObjectKeyFromObject(obj), live); {
-		case apierrors.IsNotFound(err):
+		case apierrors.IsNotFound(err), isNoMatch(err):
+			// No such kind yet: its CustomResourceDefinition is applied
+			// earlier in objs, so no such object can exist.
 			live = nil
 		case err != nil:
 			return &ChangeSet{}, fmt.Errorf("read %s: %w", describe(obj), err)
@@ -70,6 +75,7 @@ func (a *Applier) ApplyAll(ctx context.Context, objs []*unstructured.Unstructure
 		return &ChangeSet{}, &ConflictError{Conflicts: conflicts}
 	}
 	cs := &ChangeSet{}
+	var throttled *ThrottledError
 	for _, p := range plans {
 		annotations := p.obj.GetAnnotations()
 		if annotations == nil {
@@ -85,8 +91,21 @@ func (a *Applier) ApplyAll(ctx context.Context, objs []*unstructured.Unstructure
 			cs.add(describe(p.obj), Unchanged)
 			continue
 		}
-		if err := a.ApplyNow(ctx, p.obj, desired); err != nil {
-			return cs, err
+		liveVersion := ""
+		if p.live != nil {
+			liveVersion = p.live.GetResourceVersion()
+		}
+		if err := a.applyNow(ctx, p.obj, desired, liveVersion); err != nil {
+			var t *ThrottledError
+			if !errors.As(err, &t) {
+				return cs, err
+			}
+			// A throttled object waits; the others are applied meanwhile.
+			if throttled == nil || t.After < throttled.After {
+				throttled = t
+			}
+			cs.add(describe(p.obj), Throttled)
+			continue
 		}
 		switch {
 		case p.live == nil:
@@ -96,6 +115,9 @@ func (a *Applier) ApplyAll(ctx context.Context, objs []*unstructured.Unstructure
 		default:
 			cs.add(describe(p.obj), Configured)
 		}
+	}
+	if throttled != nil {
+		return cs, throttled
 	}
 	return cs, nil
 }

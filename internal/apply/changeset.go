@@ -19,6 +19,9 @@ const (
 	Configured Action = "configured"
 	// Unchanged: the object already held what is desired; nothing was sent.
 	Unchanged Action = "unchanged"
+	// Throttled: another writer keeps changing the object; wharf applies
+	// it again later (see ThrottledError).
+	Throttled Action = "throttled"
 	// Deleted: a stale object wharf created was deleted.
 	Deleted Action = "deleted"
 	// Released: a stale object wharf adopted lost wharf's labels and

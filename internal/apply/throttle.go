@@ -15,7 +15,7 @@ import (
 // always written at once.
 const (
 	rewriteWindow     = time.Minute
-	freeRewrites      = 2
+	freeRewrites      = 3
 	firstRewriteDelay = 10 * time.Second
 	maxRewriteDelay   = 5 * time.Minute
 )
@@ -42,7 +42,8 @@ func (e *ThrottledError) ConditionReason() string { return "Throttled" }
 
 type writeHistory struct {
 	last     string      // the content last written
-	rewrites []time.Time // rewrites of last within the window
+	version  string      // the resource version that write left
+	rewrites []time.Time // writes of last within the window that changed the object
 	delay    time.Duration
 	next     time.Time
 }
@@ -57,19 +58,42 @@ func newThrottle() *throttle {
 	return &throttle{now: time.Now, byID: map[string]*writeHistory{}}
 }
 
-// admit reports whether desired may be written to key now and, if so,
-// records the write. Otherwise it says how long to wait and how many
-// rewrites the window holds.
+// admit reports whether desired may be written to key now. Otherwise it
+// says how long to wait and how many rewrites the window holds.
 func (t *throttle) admit(key, desired string) (time.Duration, int, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	h := t.byID[key]
+	if h == nil || h.last != desired {
+		return 0, 0, true
+	}
 	now := t.now()
+	if now.Before(h.next) {
+		return h.next.Sub(now), len(h.rewrites), false
+	}
+	return 0, len(h.rewrites), true
+}
+
+// record notes a write of desired to key that left resource version
+// after; before is the version read just before, or empty. A write that
+// changed nothing (the version stayed) is no rewrite.
+func (t *throttle) record(key, desired, before, after string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	h := t.byID[key]
 	if h == nil || h.last != desired {
 		// New content: written at once, and any fight starts over.
-		t.byID[key] = &writeHistory{last: desired}
-		return 0, 0, true
+		t.byID[key] = &writeHistory{last: desired, version: after}
+		return
 	}
+	if before == "" {
+		before = h.version
+	}
+	h.version = after
+	if after == before {
+		return
+	}
+	now := t.now()
 	if len(h.rewrites) > 0 && now.Sub(h.rewrites[len(h.rewrites)-1]) > 2*maxRewriteDelay {
 		h.delay, h.next = 0, time.Time{}
 	}
@@ -79,12 +103,8 @@ func (t *throttle) admit(key, desired string) (time.Duration, int, bool) {
 			kept = append(kept, at)
 		}
 	}
-	h.rewrites = kept
-	if now.Before(h.next) {
-		return h.next.Sub(now), len(h.rewrites), false
-	}
-	h.rewrites = append(h.rewrites, now)
-	if len(h.rewrites) >= freeRewrites {
+	h.rewrites = append(kept, now)
+	if len(h.rewrites) >= freeRewrites || h.delay > 0 {
 		if h.delay == 0 {
 			h.delay = firstRewriteDelay
 		} else {
@@ -92,7 +112,6 @@ func (t *throttle) admit(key, desired string) (time.Duration, int, bool) {
 		}
 		h.next = now.Add(h.delay)
 	}
-	return 0, len(h.rewrites), true
 }
 
 // forget drops the history of key: the object was deleted by wharf.

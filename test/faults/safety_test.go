@@ -244,7 +244,21 @@ func TestSafetyDeletedObjectsComeBack(t *testing.T) {
 	if dns.Spec.ClusterIP != ip {
 		t.Errorf("kube-dns came back on %s, not on its IP %s: pods resolve through %s", dns.Spec.ClusterIP, ip, ip)
 	}
-	e.checkServed(ctx, faultServices)
+	// Every Service is served by its own DaemonSet (checkServed would also
+	// count Traefik's LoadBalancer Service, outside the test's namespace).
+	svcs := &corev1.ServiceList{}
+	if err := e.cl.List(ctx, svcs, client.InNamespace(testNS)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range svcs.Items {
+		svc := &svcs.Items[i]
+		if !slices.Contains(svc.Finalizers, finalizer) {
+			t.Errorf("%s has no finalizer", svc.Name)
+		}
+		if err := e.cl.Get(ctx, client.ObjectKey{Namespace: svclbNS, Name: daemonSetName(svc)}, &appsv1.DaemonSet{}); err != nil {
+			t.Errorf("the svclb DaemonSet of %s: %v", svc.Name, err)
+		}
+	}
 	t.Logf("the svclb DaemonSet came back after %s; longest ingress losses: %v", recreated.Round(time.Millisecond), losses.longest)
 	for name, d := range losses.longest {
 		if name != serviceName(0) {
