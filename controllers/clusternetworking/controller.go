@@ -45,7 +45,7 @@ type Reconciler struct {
 	watches *appliedWatches
 }
 
-// +kubebuilder:rbac:groups=networking.wharf.dev,resources=clusternetworkings,verbs=get;list;watch
+// +kubebuilder:rbac:groups=networking.wharf.dev,resources=clusternetworkings,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=networking.wharf.dev,resources=clusternetworkings/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=networking.wharf.dev,resources=clusternetworkings/finalizers,verbs=update
 
@@ -57,8 +57,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !cn.DeletionTimestamp.IsZero() {
-		// Owner references let the garbage collector remove what was applied.
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, r.finalize(ctx, cn)
+	}
+	if err := r.ensureFinalizer(ctx, cn); err != nil {
+		return ctrl.Result{}, err
 	}
 	s := newStatusBuilder(cn)
 	defer func() {
@@ -67,9 +69,23 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		}
 	}()
 
+	// Every enabled component renders before any writes, so that two
+	// components rendering the same object are found before either applies it.
+	renders := r.renderAll(ctx, cn)
 	var errs []error
+	var retry time.Duration
 	for _, c := range r.Components {
-		if err := r.reconcileComponent(ctx, cn, c, s); err != nil {
+		err := r.reconcileComponent(ctx, cn, c, renders[c.Name()], s)
+		if err == nil {
+			continue
+		}
+		var throttled interface{ RetryAfter() time.Duration }
+		switch {
+		case errors.As(err, &throttled):
+			if d := throttled.RetryAfter(); retry == 0 || d < retry {
+				retry = d
+			}
+		default:
 			if _, stalled := component.AsStalled(err); !stalled && !component.IsWaiting(err) {
 				errs = append(errs, err)
 			}
@@ -78,23 +94,62 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if err := errors.Join(errs...); err != nil {
 		return ctrl.Result{}, err
 	}
+	if retry > 0 {
+		return ctrl.Result{RequeueAfter: retry}, nil
+	}
 	if !s.allReady() && !s.anyStalled() {
 		return ctrl.Result{RequeueAfter: requeueWhileProgressing}, nil
 	}
 	return ctrl.Result{}, nil
 }
 
-// reconcileComponent runs one component's phases: render, apply, prune,
-// observe. Whatever happens, it records the component's inventory and
-// condition in s.
-func (r *Reconciler) reconcileComponent(ctx context.Context, cn *v1alpha1.ClusterNetworking, c component.Component, s *statusBuilder) error {
+// rendered is one component's render: its objects, or why there are none
+// to apply (a render error, or conflicts with another component).
+type rendered struct {
+	objs      []*unstructured.Unstructured
+	err       error
+	conflicts []apply.Conflict
+}
+
+// renderAll renders every enabled component and finds the objects several
+// of them render: the component whose inventory holds such an object (or
+// else the first in order) keeps it, and the others get a conflict.
+func (r *Reconciler) renderAll(ctx context.Context, cn *v1alpha1.ClusterNetworking) map[string]*rendered {
+	out := map[string]*rendered{}
+	var order []string
+	ids := map[string][]string{}
+	for _, c := range r.Components {
+		if !c.Enabled(cn) {
+			continue
+		}
+		objs, err := c.Render(ctx, cn)
+		out[c.Name()] = &rendered{objs: objs, err: err}
+		order = append(order, c.Name())
+		for _, obj := range objs {
+			ids[c.Name()] = append(ids[c.Name()], apply.Key(obj))
+		}
+	}
+	held := map[string]bool{}
+	for _, e := range cn.Status.Inventory {
+		held[e.Component+" "+apply.Identity(e)] = true
+	}
+	claims := apply.Claims(order, ids, func(comp, id string) bool { return held[comp+" "+id] })
+	for comp, conflicts := range claims {
+		out[comp].conflicts = conflicts
+	}
+	return out
+}
+
+// reconcileComponent runs one component's phases after its render: apply,
+// prune, observe. Whatever happens, it records the component's inventory
+// and condition in s.
+func (r *Reconciler) reconcileComponent(ctx context.Context, cn *v1alpha1.ClusterNetworking, c component.Component, rd *rendered, s *statusBuilder) error {
 	log := ctrl.LoggerFrom(ctx).WithValues("component", c.Name())
 	old := apply.OfComponent(cn.Status.Inventory, c.Name())
 	if !c.Enabled(cn) {
 		return r.disable(ctx, cn, c, old, s)
 	}
-	objs, err := c.Render(ctx, cn)
-	if err != nil {
+	if err := rd.err; err != nil {
 		s.keepInventory(old)
 		s.fail(c, "RenderFailed", err)
 		if _, stalled := component.AsStalled(err); stalled || component.IsWaiting(err) {
@@ -104,11 +159,23 @@ func (r *Reconciler) reconcileComponent(ctx context.Context, cn *v1alpha1.Cluste
 		}
 		return err
 	}
-	applied, err := r.applyAll(ctx, cn, c, objs)
+	if len(rd.conflicts) > 0 {
+		err := component.Stalled(apply.ReasonConflict, &apply.ConflictError{Conflicts: rd.conflicts})
+		s.keepInventory(old)
+		s.fail(c, apply.ReasonConflict, err)
+		log.Info("two components render the same object; nothing of this one is applied", "error", err.Error())
+		return err
+	}
+	applied, err := r.applyAll(ctx, c, rd.objs, old)
 	if err != nil {
 		// Keep the old inventory too: nothing is pruned after a failed apply.
 		s.keepInventory(old)
 		s.keepInventory(applied)
+		var conflict *apply.ConflictError
+		if errors.As(err, &conflict) {
+			err = component.Stalled(apply.ReasonConflict, err)
+			log.Info("rendered objects collide with objects wharf did not create; nothing is applied", "error", err.Error())
+		}
 		s.fail(c, "ApplyFailed", err)
 		return err
 	}
@@ -146,22 +213,30 @@ func (r *Reconciler) disable(ctx context.Context, cn *v1alpha1.ClusterNetworking
 	return nil
 }
 
-// applyAll marks and applies objs in order and returns the inventory of
-// what was applied, also when it stops at an error.
-func (r *Reconciler) applyAll(ctx context.Context, cn *v1alpha1.ClusterNetworking, c component.Component, objs []*unstructured.Unstructured) ([]v1alpha1.InventoryEntry, error) {
-	owner := &apply.Owner{GVK: v1alpha1.GroupVersion.WithKind("ClusterNetworking"), Name: cn.Name, UID: cn.UID}
-	entries := make([]v1alpha1.InventoryEntry, 0, len(objs))
+// applyAll marks and applies objs in order, after checking that none of
+// them belongs to someone else, and returns the inventory of what was
+// applied, also when it stops at an error.
+func (r *Reconciler) applyAll(ctx context.Context, c component.Component, objs []*unstructured.Unstructured, old []v1alpha1.InventoryEntry) ([]v1alpha1.InventoryEntry, error) {
+	opts := apply.ApplyOptions{Component: c.Name(), Inventory: old}
+	if a, ok := c.(component.Adopter); ok {
+		opts.Adopt = a.Adopts
+	}
 	for _, obj := range objs {
-		apply.Mark(obj, c.Name(), owner, keepWithoutOwner(obj))
-		if _, err := r.Applier.Apply(ctx, obj); err != nil {
-			return entries, err
-		}
+		apply.Mark(obj, c.Name())
+	}
+	cs, err := r.Applier.ApplyAll(ctx, objs, opts)
+	entries := make([]v1alpha1.InventoryEntry, 0, len(objs))
+	for i, change := range cs.Entries {
+		obj := objs[i]
 		entries = append(entries, apply.Entry(c.Name(), obj))
-		if !keepWithoutOwner(obj) {
+		if obj.GetKind() != "CustomResourceDefinition" {
 			r.watches.ensure(ctx, obj.GroupVersionKind(), c.Name())
 		}
+		if change.Action != apply.Unchanged {
+			ctrl.LoggerFrom(ctx).V(1).Info("applied", "component", c.Name(), "object", change.Object, "action", string(change.Action))
+		}
 	}
-	return entries, nil
+	return entries, err
 }
 
 // prune deletes stale objects, except those the component holds back,
@@ -179,18 +254,15 @@ func (r *Reconciler) prune(ctx context.Context, c component.Component, stale []v
 		s.keepInventory(keep)
 		stale = prune
 	}
-	if err := r.Applier.Prune(ctx, stale); err != nil {
+	cs, err := r.Applier.Prune(ctx, stale)
+	if err != nil {
 		s.keepInventory(stale)
 		return err
 	}
+	for _, change := range cs.Entries {
+		ctrl.LoggerFrom(ctx).Info("pruned", "component", c.Name(), "object", change.Object, "action", string(change.Action))
+	}
 	return nil
-}
-
-// keepWithoutOwner reports whether obj must outlive the ClusterNetworking:
-// CustomResourceDefinitions carry users' resources, so the garbage collector
-// must never remove them with it.
-func keepWithoutOwner(obj *unstructured.Unstructured) bool {
-	return obj.GetKind() == "CustomResourceDefinition"
 }
 
 // SetupWithManager registers the reconciler: it watches the resource, the
@@ -200,15 +272,16 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("clusternetworking").
 		For(&v1alpha1.ClusterNetworking{}, builder.WithPredicates(predicate.Or(
-			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{})))
-	owner := ownerHandler(mgr)
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{},
+			deletionStarted())))
+	owner := appliedHandler()
 	watched := map[schema.GroupVersionKind]bool{}
 	for _, obj := range ownedObjects {
 		gvk, err := apiutil.GVKForObject(obj, mgr.GetScheme())
 		if err != nil {
 			return err
 		}
-		b = b.Owns(obj)
+		b = b.Watches(obj, owner)
 		watched[gvk] = true
 	}
 	for _, gvk := range ownedMetadataKinds {

@@ -10,10 +10,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
+	"github.com/wharf-dev/wharf/internal/apply"
 )
 
 // appliedWatches watches, from the first time wharf applies one, the kinds
@@ -77,8 +81,25 @@ func (w *appliedWatches) forget(ctx context.Context, comp string) error {
 	return nil
 }
 
-// ownerHandler maps an object to the ClusterNetworking that controls it.
-func ownerHandler(mgr ctrl.Manager) handler.EventHandler {
-	return handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(),
-		&v1alpha1.ClusterNetworking{}, handler.OnlyControllerOwner())
+// appliedHandler maps an object wharf applied for a component (it carries
+// wharf's labels; wharf sets no owner references) to the ClusterNetworking.
+func appliedHandler() handler.EventHandler {
+	return handler.EnqueueRequestsFromMapFunc(func(_ context.Context, obj client.Object) []reconcile.Request {
+		if !apply.IsWharfs(obj.GetLabels()) {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: v1alpha1.SingletonName}}}
+	})
+}
+
+// deletionStarted passes the update that marks the ClusterNetworking for
+// deletion, so that its finalizer is handled at once.
+func deletionStarted() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return e.ObjectOld.GetDeletionTimestamp().IsZero() && !e.ObjectNew.GetDeletionTimestamp().IsZero()
+		},
+		CreateFunc: func(event.CreateEvent) bool { return false },
+		DeleteFunc: func(event.DeleteEvent) bool { return false },
+	}
 }

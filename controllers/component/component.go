@@ -45,6 +45,16 @@ type PruneFilter interface {
 	FilterPrune(ctx context.Context, stale []v1alpha1.InventoryEntry) (prune, keep []v1alpha1.InventoryEntry, err error)
 }
 
+// Adopter is implemented by components that take over objects someone
+// else created, such as CoreDNS taking over the coredns Deployment and the
+// kube-dns Service K3s or kubeadm deployed. Without it, or when Adopts
+// says no, an object that exists and that wharf did not create is a
+// conflict: nothing of the component is applied and it is reported as
+// Stalled. Adopted objects are released, never deleted, when pruned.
+type Adopter interface {
+	Adopts(obj *unstructured.Unstructured) bool
+}
+
 // Watcher is implemented by components that need to reconcile when
 // objects other than the ones they own change (Nodes, referenced Secrets).
 type Watcher interface {

@@ -176,9 +176,19 @@ func TestComponentAgainstAPIServer(t *testing.T) {
 			}
 			return wantCondition(cn, v1alpha1.ConditionCoreDNSReady, metav1.ConditionTrue, v1alpha1.ReasonDisabled)
 		})
+		// kube-dns existed before wharf: it is released, never deleted.
+		waitFor(ctx, t, "kube-dns released", func() error {
+			svc := &corev1.Service{}
+			if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: coredns.ServiceName}, svc); err != nil {
+				return err
+			}
+			if svc.Labels["app.kubernetes.io/managed-by"] == "wharf" || svc.Spec.ClusterIP != "10.43.0.53" {
+				return fmt.Errorf("labels %v, cluster IP %s", svc.Labels, svc.Spec.ClusterIP)
+			}
+			return nil
+		})
 		for _, obj := range []client.Object{
 			&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: coredns.ConfigMapName}},
-			&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: coredns.ServiceName}},
 			&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "coredns"}},
 			&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: coredns.DeploymentName}},
 			&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: coredns.ClusterRoleName}},

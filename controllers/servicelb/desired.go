@@ -101,7 +101,7 @@ func (r *Reconciler) build(svc *corev1.Service, cfg settings, facts Facts) (desi
 	if err != nil {
 		return desiredDaemonSet{}, err
 	}
-	apply.Mark(obj, ComponentName, cfg.owner, false)
+	apply.Mark(obj, ComponentName)
 	hash, err := apply.Hash(obj)
 	if err != nil {
 		return desiredDaemonSet{}, err

@@ -83,6 +83,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, r.removeLegacyFinalizer(ctx, svc)
 	}
 	switch {
+	case cfg.hold:
+		// The ClusterNetworking is gone or being deleted with the Orphan
+		// policy: the DaemonSets keep serving, unowned; the frame releases
+		// the finalizers.
+		return ctrl.Result{}, nil
 	case !cfg.enabled || !Serves(svc, &cfg.spec):
 		return ctrl.Result{}, r.release(ctx, svc)
 	case !svc.DeletionTimestamp.IsZero():
@@ -98,6 +103,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 
 // settings is what the ClusterNetworking says about ServiceLB.
 type settings struct {
+	// hold leaves every Service and DaemonSet as it is.
+	hold    bool
 	enabled bool
 	spec    v1alpha1.ServiceLBSpec
 	cluster Cluster
@@ -106,10 +113,12 @@ type settings struct {
 	generation int64
 }
 
-// settings reads the ClusterNetworking. Without one (or while it is being
-// deleted) ServiceLB counts as disabled. Every reconcile needs it, so it is
-// read from the cache without a copy of the whole resource (its status
-// holds the inventory); only the serviceLB section is copied.
+// settings reads the ClusterNetworking. Without one, or while it is being
+// deleted with the Orphan policy, everything is left as it is (hold);
+// while it is being deleted with the Delete policy, ServiceLB counts as
+// disabled. Every reconcile needs it, so it is read from the cache without
+// a copy of the whole resource (its status holds the inventory); only the
+// serviceLB section is copied.
 func (r *Reconciler) settings(ctx context.Context) (settings, error) {
 	list := &v1alpha1.ClusterNetworkingList{}
 	if err := r.Client.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
@@ -117,8 +126,11 @@ func (r *Reconciler) settings(ctx context.Context) (settings, error) {
 	}
 	for i := range list.Items {
 		cn := &list.Items[i]
-		if cn.Name != v1alpha1.SingletonName || !cn.DeletionTimestamp.IsZero() {
+		if cn.Name != v1alpha1.SingletonName {
 			continue
+		}
+		if !cn.DeletionTimestamp.IsZero() {
+			return settings{hold: cn.Spec.DeletionPolicy != v1alpha1.DeletionPolicyDelete}, nil
 		}
 		return settings{
 			enabled:    cn.Spec.ServiceLB.IsEnabled(),
@@ -128,5 +140,5 @@ func (r *Reconciler) settings(ctx context.Context) (settings, error) {
 			generation: cn.Generation,
 		}, nil
 	}
-	return settings{}, nil
+	return settings{hold: true}, nil
 }

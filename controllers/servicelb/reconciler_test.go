@@ -214,8 +214,8 @@ func checkNginxDaemonSet(t *testing.T, c client.Client, ds *appsv1.DaemonSet) {
 	if got := ds.Annotations[servicelb.NodeSelectorAnnotation]; got != "true" {
 		t.Errorf("annotation %s = %q, want true", servicelb.NodeSelectorAnnotation, got)
 	}
-	if len(ds.OwnerReferences) != 1 || ds.OwnerReferences[0].Kind != "ClusterNetworking" {
-		t.Errorf("owner references %+v, want the ClusterNetworking", ds.OwnerReferences)
+	if len(ds.OwnerReferences) != 0 {
+		t.Errorf("owner references %+v, want none (the garbage collector must never delete a svclb DaemonSet)", ds.OwnerReferences)
 	}
 	cs := ds.Spec.Template.Spec.Containers
 	if len(cs) != 1 || cs[0].Name != "lb-tcp-8888" || cs[0].Ports[0].HostPort != 8888 {

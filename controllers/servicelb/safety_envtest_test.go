@@ -321,7 +321,7 @@ func applyLegacyDaemonSet(t *testing.T, c client.Client, cn *v1alpha1.ClusterNet
 		t.Fatal(err)
 	}
 	obj := &unstructured.Unstructured{Object: content}
-	apply.Mark(obj, servicelb.ComponentName, &apply.Owner{GVK: v1alpha1.GroupVersion.WithKind("ClusterNetworking"), Name: cn.Name, UID: cn.UID}, false)
+	apply.Mark(obj, servicelb.ComponentName)
 	obj.SetAnnotations(nil)
 	labels := obj.GetLabels()
 	labels[servicelb.NodeSelectorAnnotation] = "false"

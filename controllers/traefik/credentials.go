@@ -9,7 +9,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
@@ -46,8 +45,9 @@ func newCredentials(user string) (credentials, error) {
 	return credentials{user: user, password: password, htpasswd: user + ":" + string(hash) + "\n"}, nil
 }
 
-// generatedSecret is the Secret holding creds, owned by cn so that it goes
-// away with it.
+// generatedSecret is the Secret holding creds. It has no owner reference:
+// deleting the ClusterNetworking or its CRD must not delete what Traefik
+// uses (disabling Traefik, or the Delete policy, removes it).
 func generatedSecret(cn *v1alpha1.ClusterNetworking, creds credentials) *corev1.Secret {
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
@@ -63,14 +63,6 @@ func generatedSecret(cn *v1alpha1.ClusterNetworking, creds credentials) *corev1.
 				"networking.wharf.dev/description": "Traefik dashboard user, generated once by wharf. " +
 					"Delete this Secret to get a new password.",
 			},
-			OwnerReferences: []metav1.OwnerReference{{
-				APIVersion:         v1alpha1.GroupVersion.String(),
-				Kind:               "ClusterNetworking",
-				Name:               cn.Name,
-				UID:                cn.UID,
-				Controller:         ptr.To(true),
-				BlockOwnerDeletion: ptr.To(true),
-			}},
 		},
 		Type: corev1.SecretTypeBasicAuth,
 		Data: map[string][]byte{

@@ -69,8 +69,8 @@ func TestEnsureDashboardSecretGeneratesOnce(t *testing.T) {
 	if first.Type != corev1.SecretTypeBasicAuth || first.Labels[apply.ManagedByLabel] != apply.ManagedByValue {
 		t.Errorf("generated Secret has type %q and labels %v", first.Type, first.Labels)
 	}
-	if len(first.OwnerReferences) != 1 || first.OwnerReferences[0].UID != cn.UID {
-		t.Errorf("generated Secret owner references = %v", first.OwnerReferences)
+	if len(first.OwnerReferences) != 0 {
+		t.Errorf("generated Secret owner references = %v, want none (the garbage collector must never delete it)", first.OwnerReferences)
 	}
 	verifyGenerated(t, first)
 	for range 10 {

@@ -25,6 +25,8 @@ type Applier struct {
 
 	mu   sync.Mutex
 	memo map[string]applied
+
+	throttle *throttle
 }
 
 // applied is what the Applier remembers of its last apply of one object.
@@ -37,7 +39,7 @@ type applied struct {
 // New returns an Applier that writes through c and reads live metadata
 // through reader (an uncached reader or a cache that holds the objects).
 func New(c client.Client, reader client.Reader, fieldManager string) *Applier {
-	return &Applier{client: c, reader: reader, fieldManager: fieldManager, memo: map[string]applied{}}
+	return &Applier{client: c, reader: reader, fieldManager: fieldManager, memo: map[string]applied{}, throttle: newThrottle()}
 }
 
 // FieldManager returns the field manager the Applier applies as.
@@ -66,13 +68,26 @@ func (a *Applier) Apply(ctx context.Context, obj *unstructured.Unstructured) (bo
 }
 
 // ApplyNow applies obj without looking at the live object first, and
-// remembers the result. desired is obj's hash from Hash, or empty.
+// remembers the result. desired is obj's hash from Hash, or empty. Writing
+// the same content to one object again and again (another writer keeps
+// changing it) is throttled: the write is not sent and a *ThrottledError
+// says when to try again.
 func (a *Applier) ApplyNow(ctx context.Context, obj *unstructured.Unstructured, desired string) error {
+	return a.applyNow(ctx, obj, desired, "")
+}
+
+// applyNow is ApplyNow knowing the resource version the object had before,
+// if read: an apply that leaves it unchanged is no rewrite.
+func (a *Applier) applyNow(ctx context.Context, obj *unstructured.Unstructured, desired, liveVersion string) error {
 	if desired == "" {
 		var err error
 		if desired, err = hashOf(obj.Object); err != nil {
 			return fmt.Errorf("hash %s: %w", describe(obj), err)
 		}
+	}
+	key := keyOf(obj)
+	if wait, rewrites, ok := a.throttle.admit(key, desired); !ok {
+		return &ThrottledError{Object: describe(obj), Rewrites: rewrites, After: wait}
 	}
 	out := obj.DeepCopy()
 	annotations := out.GetAnnotations()
@@ -85,7 +100,8 @@ func (a *Applier) ApplyNow(ctx context.Context, obj *unstructured.Unstructured, 
 		client.FieldOwner(a.fieldManager), client.ForceOwnership); err != nil {
 		return fmt.Errorf("apply %s: %w", describe(obj), err)
 	}
-	a.remember(keyOf(obj), desired, out)
+	a.throttle.record(key, desired, liveVersion, out.GetResourceVersion())
+	a.remember(key, desired, out)
 	return nil
 }
 

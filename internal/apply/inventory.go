@@ -2,12 +2,15 @@ package apply
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
@@ -71,10 +74,13 @@ func SortEntries(inv []v1alpha1.InventoryEntry) {
 	})
 }
 
-// Prune deletes the objects of entries that still carry wharf's
-// managed-by label, in reverse order, and forgets them. Objects already gone
-// are fine; an object someone else took over (label removed) is left alone.
-func (a *Applier) Prune(ctx context.Context, entries []v1alpha1.InventoryEntry) error {
+// Prune removes the objects of stale entries, in reverse order, and
+// forgets them: an object wharf created is deleted; one it adopted is
+// released (see Release) and left in place. An object already gone is
+// fine; one someone else took over (wharf's labels removed) or another
+// component holds now is left alone.
+func (a *Applier) Prune(ctx context.Context, entries []v1alpha1.InventoryEntry) (*ChangeSet, error) {
+	cs := &ChangeSet{}
 	var errs []error
 	for i := len(entries) - 1; i >= 0; i-- {
 		e := entries[i]
@@ -89,7 +95,16 @@ func (a *Applier) Prune(ctx context.Context, entries []v1alpha1.InventoryEntry) 
 			errs = append(errs, fmt.Errorf("read %s %s: %w", e.Kind, e.Name, err))
 			continue
 		}
-		if live.GetLabels()[ManagedByLabel] != ManagedByValue {
+		if !IsWharfs(live.GetLabels()) || live.GetLabels()[ComponentLabel] != e.Component {
+			cs.add(describe(live), Skipped)
+			continue
+		}
+		if originOf(live, a.fieldManager) == OriginAdopted {
+			if err := a.Release(ctx, live); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			cs.add(describe(live), Released)
 			continue
 		}
 		if err := a.client.Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
@@ -97,6 +112,111 @@ func (a *Applier) Prune(ctx context.Context, entries []v1alpha1.InventoryEntry) 
 			continue
 		}
 		a.Forget(live)
+		a.throttle.forget(keyOf(live))
+		cs.add(describe(live), Deleted)
+	}
+	return cs, joinErrors(errs)
+}
+
+// Release hands an object wharf adopted back: it removes wharf's labels,
+// annotations and any owner reference to a ClusterNetworking, and leaves
+// the object otherwise as it is. live needs its kind, name, namespace,
+// resource version and metadata.
+func (a *Applier) Release(ctx context.Context, live *metav1.PartialObjectMetadata) error {
+	meta := map[string]any{"resourceVersion": live.GetResourceVersion()}
+	labels := map[string]any{}
+	for _, k := range []string{ManagedByLabel, ComponentLabel} {
+		if _, ok := live.GetLabels()[k]; ok {
+			labels[k] = nil
+		}
+	}
+	annotations := map[string]any{}
+	for _, k := range []string{AppliedHashAnnotation, OriginAnnotation} {
+		if _, ok := live.GetAnnotations()[k]; ok {
+			annotations[k] = nil
+		}
+	}
+	if len(labels) > 0 {
+		meta["labels"] = labels
+	}
+	if len(annotations) > 0 {
+		meta["annotations"] = annotations
+	}
+	if refs, changed := withoutWharfOwners(live.GetOwnerReferences()); changed {
+		meta["ownerReferences"] = refs
+	}
+	if len(meta) == 1 {
+		return nil
+	}
+	if err := a.patchMetadata(ctx, live, meta); err != nil {
+		return fmt.Errorf("release %s: %w", describe(live), err)
+	}
+	a.Forget(live)
+	return nil
+}
+
+// Disown removes owner references to a ClusterNetworking from live, so
+// that deleting the resource or its CustomResourceDefinition never lets
+// the garbage collector delete the object. wharf no longer sets such
+// references; objects applied by earlier versions may carry them.
+func (a *Applier) Disown(ctx context.Context, live *metav1.PartialObjectMetadata) error {
+	refs, changed := withoutWharfOwners(live.GetOwnerReferences())
+	if !changed {
+		return nil
+	}
+	meta := map[string]any{"resourceVersion": live.GetResourceVersion(), "ownerReferences": refs}
+	if err := a.patchMetadata(ctx, live, meta); err != nil {
+		return fmt.Errorf("remove the owner references of %s: %w", describe(live), err)
+	}
+	return nil
+}
+
+// DisownEntries is Disown for each object of entries that exists.
+func (a *Applier) DisownEntries(ctx context.Context, entries []v1alpha1.InventoryEntry) error {
+	var errs []error
+	for _, e := range entries {
+		live := &metav1.PartialObjectMetadata{}
+		live.SetGroupVersionKind(gvkOf(e))
+		err := a.reader.Get(ctx, client.ObjectKey{Namespace: e.Namespace, Name: e.Name}, live)
+		if apierrors.IsNotFound(err) || isNoMatch(err) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("read %s %s: %w", e.Kind, e.Name, err))
+			continue
+		}
+		if err := a.Disown(ctx, live); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return joinErrors(errs)
 }
+
+func (a *Applier) patchMetadata(ctx context.Context, live *metav1.PartialObjectMetadata, meta map[string]any) error {
+	body, err := json.Marshal(map[string]any{"metadata": meta})
+	if err != nil {
+		return err
+	}
+	obj := &metav1.PartialObjectMetadata{}
+	obj.SetGroupVersionKind(live.GroupVersionKind())
+	obj.SetNamespace(live.GetNamespace())
+	obj.SetName(live.GetName())
+	return a.client.Patch(ctx, obj, client.RawPatch(types.MergePatchType, body), client.FieldOwner(a.fieldManager))
+}
+
+// withoutWharfOwners returns refs without references to a ClusterNetworking,
+// and whether there were any.
+func withoutWharfOwners(refs []metav1.OwnerReference) ([]metav1.OwnerReference, bool) {
+	out := make([]metav1.OwnerReference, 0, len(refs))
+	for _, r := range refs {
+		if r.Kind == "ClusterNetworking" && strings.HasPrefix(r.APIVersion, v1alpha1.GroupVersion.Group+"/") {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, len(out) != len(refs)
+}
+
+// Identity names the object of e by group, kind, namespace and name, as
+// Key names an object.
+func Identity(e v1alpha1.InventoryEntry) string { return identity(e) }

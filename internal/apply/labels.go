@@ -1,7 +1,6 @@
 package apply
 
 import (
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -17,20 +16,31 @@ const (
 	// so that a restarted manager knows an object is current without
 	// applying it again.
 	AppliedHashAnnotation = "networking.wharf.dev/applied-hash"
+
+	// OriginAnnotation records whether wharf created the object
+	// (OriginCreated) or took over one that existed before it
+	// (OriginAdopted). Pruning deletes only what wharf created; an adopted
+	// object is released: wharf's labels and annotations are removed and
+	// the object is left as it is.
+	OriginAnnotation = "networking.wharf.dev/origin"
+	OriginCreated    = "created"
+	OriginAdopted    = "adopted"
 )
 
-// Owner is the object that owns what is applied.
+// Owner identifies the ClusterNetworking objects are applied for. It is
+// never written into them as an owner reference: the garbage collector
+// would then delete CoreDNS, kube-dns and the rest whenever the resource or
+// its CustomResourceDefinition is deleted, also with no manager running to
+// honour spec.deletionPolicy. What wharf applied is known from the
+// inventory and the labels instead.
 type Owner struct {
 	GVK  schema.GroupVersionKind
 	Name string
 	UID  types.UID
 }
 
-// Mark labels obj as managed by wharf for component and, unless keep is
-// set, makes owner its controller so that deleting the owner collects it.
-// Objects that must outlive the owner (CustomResourceDefinitions holding
-// users' resources) are marked with keep.
-func Mark(obj *unstructured.Unstructured, component string, owner *Owner, keep bool) {
+// Mark labels obj as managed by wharf for component.
+func Mark(obj *unstructured.Unstructured, component string) {
 	labels := obj.GetLabels()
 	if labels == nil {
 		labels = map[string]string{}
@@ -38,16 +48,10 @@ func Mark(obj *unstructured.Unstructured, component string, owner *Owner, keep b
 	labels[ManagedByLabel] = ManagedByValue
 	labels[ComponentLabel] = component
 	obj.SetLabels(labels)
-	if owner == nil || keep {
-		return
-	}
-	yes := true
-	obj.SetOwnerReferences([]metav1.OwnerReference{{
-		APIVersion:         owner.GVK.GroupVersion().String(),
-		Kind:               owner.GVK.Kind,
-		Name:               owner.Name,
-		UID:                owner.UID,
-		Controller:         &yes,
-		BlockOwnerDeletion: &yes,
-	}})
+}
+
+// IsWharfs reports whether labels mark an object as applied by wharf for
+// some component.
+func IsWharfs(labels map[string]string) bool {
+	return labels[ManagedByLabel] == ManagedByValue && labels[ComponentLabel] != ""
 }

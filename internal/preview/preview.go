@@ -90,7 +90,7 @@ func Objects(cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, erro
 			return nil, fmt.Errorf("%s: %w", c.Name(), err)
 		}
 		for _, o := range objs {
-			apply.Mark(o, c.Name(), nil, true)
+			apply.Mark(o, c.Name())
 		}
 		all = append(all, objs...)
 	}

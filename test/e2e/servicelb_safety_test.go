@@ -132,7 +132,7 @@ func slbApplyLegacyDaemonSet(ctx context.Context, t *testing.T, cl client.Client
 		t.Fatal(err)
 	}
 	obj := &unstructured.Unstructured{Object: content}
-	apply.Mark(obj, servicelb.ComponentName, &apply.Owner{GVK: v1alpha1.GroupVersion.WithKind("ClusterNetworking"), Name: cn.Name, UID: cn.UID}, false)
+	apply.Mark(obj, servicelb.ComponentName)
 	obj.SetAnnotations(nil)
 	labels := obj.GetLabels()
 	labels[servicelb.NodeSelectorAnnotation] = "false"

@@ -1,0 +1,144 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/wharf-dev/wharf/api/v1alpha1"
+)
+
+// ApplyOptions say for whom objects are applied and what may be taken over.
+type ApplyOptions struct {
+	// Component is the component the objects are applied for; they carry
+	// its label (see Mark).
+	Component string
+	// Inventory is what the component applied before.
+	Inventory []v1alpha1.InventoryEntry
+	// Adopt reports whether the component takes over obj when it exists
+	// and wharf did not create it, as CoreDNS takes over the objects K3s
+	// or kubeadm created. Nil adopts nothing.
+	Adopt func(obj *unstructured.Unstructured) bool
+}
+
+// ApplyAll applies objs, in order, for one component. First it reads every
+// object and decides whether the component may apply it:
+//
+//   - an object that does not exist is created (and recorded as created);
+//   - an object the component applied before (in its inventory or with its
+//     labels) is applied again;
+//   - an object another wharf component holds is a Conflict;
+//   - any other existing object, created by someone else, is a Conflict,
+//     unless opts.Adopt takes it over (recorded as adopted).
+//
+// With any Conflict nothing is written and the error is a *ConflictError
+// listing them all. Otherwise each object is applied unless unchanged, and
+// the ChangeSet says what happened to each, also when an apply fails. An
+// object whose rewrites are throttled is skipped and the others applied;
+// the error is then the *ThrottledError that ends soonest.
+func (a *Applier) ApplyAll(ctx context.Context, objs []*unstructured.Unstructured, opts ApplyOptions) (*ChangeSet, error) {
+	held := make(map[string]bool, len(opts.Inventory))
+	for _, e := range opts.Inventory {
+		held[identity(e)] = true
+	}
+	type plan struct {
+		obj    *unstructured.Unstructured
+		live   *metav1.PartialObjectMetadata
+		origin string
+	}
+	plans := make([]plan, 0, len(objs))
+	var conflicts []Conflict
+	for _, obj := range objs {
+		live := &metav1.PartialObjectMetadata{}
+		live.SetGroupVersionKind(obj.GroupVersionKind())
+		switch err := a.reader.Get(ctx, client.ObjectKeyFromObject(obj), live); {
+		case apierrors.IsNotFound(err), isNoMatch(err):
+			// No such kind yet: its CustomResourceDefinition is applied
+			// earlier in objs, so no such object can exist.
+			live = nil
+		case err != nil:
+			return &ChangeSet{}, fmt.Errorf("read %s: %w", describe(obj), err)
+		}
+		origin, conflict := a.decide(obj, live, opts, held)
+		if conflict != nil {
+			conflicts = append(conflicts, *conflict)
+			continue
+		}
+		plans = append(plans, plan{obj: obj, live: live, origin: origin})
+	}
+	if len(conflicts) > 0 {
+		return &ChangeSet{}, &ConflictError{Conflicts: conflicts}
+	}
+	cs := &ChangeSet{}
+	var throttled *ThrottledError
+	for _, p := range plans {
+		annotations := p.obj.GetAnnotations()
+		if annotations == nil {
+			annotations = map[string]string{}
+		}
+		annotations[OriginAnnotation] = p.origin
+		p.obj.SetAnnotations(annotations)
+		desired, err := hashOf(p.obj.Object)
+		if err != nil {
+			return cs, fmt.Errorf("hash %s: %w", describe(p.obj), err)
+		}
+		if p.live != nil && a.unchanged(keyOf(p.obj), desired, p.live) {
+			cs.add(describe(p.obj), Unchanged)
+			continue
+		}
+		liveVersion := ""
+		if p.live != nil {
+			liveVersion = p.live.GetResourceVersion()
+		}
+		if err := a.applyNow(ctx, p.obj, desired, liveVersion); err != nil {
+			var t *ThrottledError
+			if !errors.As(err, &t) {
+				return cs, err
+			}
+			// A throttled object waits; the others are applied meanwhile.
+			if throttled == nil || t.After < throttled.After {
+				throttled = t
+			}
+			cs.add(describe(p.obj), Throttled)
+			continue
+		}
+		switch {
+		case p.live == nil:
+			cs.add(describe(p.obj), Created)
+		case p.origin == OriginAdopted && !IsWharfs(p.live.GetLabels()):
+			cs.add(describe(p.obj), Adopted)
+		default:
+			cs.add(describe(p.obj), Configured)
+		}
+	}
+	if throttled != nil {
+		return cs, throttled
+	}
+	return cs, nil
+}
+
+// decide returns the origin to record for obj, whose live metadata is
+// live (nil when it does not exist), or why the component may not apply it.
+func (a *Applier) decide(obj *unstructured.Unstructured, live *metav1.PartialObjectMetadata, opts ApplyOptions, held map[string]bool) (string, *Conflict) {
+	if live == nil {
+		return OriginCreated, nil
+	}
+	labels := live.GetLabels()
+	if IsWharfs(labels) && labels[ComponentLabel] != opts.Component {
+		return "", &Conflict{Object: describe(obj), Claimant: opts.Component,
+			Holder: fmt.Sprintf("the %s component holds it", labels[ComponentLabel])}
+	}
+	if IsWharfs(labels) || held[keyOf(obj)] {
+		return originOf(live, a.fieldManager), nil
+	}
+	if opts.Adopt != nil && opts.Adopt(obj) {
+		return OriginAdopted, nil
+	}
+	return "", &Conflict{Object: describe(obj), Claimant: opts.Component,
+		Holder: "it exists and wharf did not create it (wharf never takes over objects it did not create)"}
+}
