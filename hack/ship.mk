@@ -24,6 +24,10 @@ bundle: manifests ## Write the OLM bundle (bundle/, bundle.Dockerfile) for VERSI
 	VERSION=$(VERSION) IMG=$(IMG) KUBECTL=$(KUBECTL) GO=$(GO) \
 		CHANNELS=$(BUNDLE_CHANNELS) DEFAULT_CHANNEL=$(BUNDLE_DEFAULT_CHANNEL) bash hack/bundle.sh
 
+.PHONY: images
+images: ## Print the images to mirror for an air-gapped cluster (the bundle's relatedImages).
+	@awk '/^  relatedImages:/ {on=1; next} on && /^  [^ -]/ {on=0} on && $$2 == "image:" {print $$3}' bundle/manifests/wharf.clusterserviceversion.yaml
+
 .PHONY: docker-build
 docker-build: ## Build the manager image IMG from the Dockerfile (needs docker or podman: CONTAINER_TOOL).
 	$(CONTAINER_TOOL) build --build-arg VERSION=$(VERSION) -t $(IMG) .

@@ -2,8 +2,11 @@ package ship
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/wharf-dev/wharf/api/v1alpha1"
 )
 
 // TestShipMakeTargets checks, with `make -n`, that the ship targets run
@@ -27,5 +30,20 @@ func TestShipMakeTargets(t *testing.T) {
 				t.Errorf("make %s does not run %q:\n%s", target, w, out)
 			}
 		}
+	}
+}
+
+// TestMakeImages: `make images` lists every image an air-gapped cluster
+// must mirror: the manager's and the defaults of the three components.
+func TestMakeImages(t *testing.T) {
+	out := strings.Fields(run(t, nil, "make", "--no-print-directory", "images"))
+	img := strings.ReplaceAll(makeVar(t, "IMG"), "$(VERSION)", makeVar(t, "VERSION"))
+	for _, want := range []string{img, v1alpha1.DefaultCoreDNSImage, v1alpha1.DefaultServiceLBImage} {
+		if !slices.Contains(out, want) {
+			t.Errorf("make images = %v, lacks %s", out, want)
+		}
+	}
+	if !slices.ContainsFunc(out, func(s string) bool { return strings.Contains(s, "/traefik:") }) {
+		t.Errorf("make images = %v, lacks the Traefik image", out)
 	}
 }
