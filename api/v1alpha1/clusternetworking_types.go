@@ -21,7 +21,7 @@ const SingletonName = "cluster"
 // +kubebuilder:printcolumn:name="Traefik",type=string,JSONPath=`.status.conditions[?(@.type=="TraefikReady")].reason`
 // +kubebuilder:printcolumn:name="ServiceLB",type=string,JSONPath=`.status.conditions[?(@.type=="ServiceLBReady")].reason`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-// +kubebuilder:validation:XValidation:rule="self.metadata.name == 'cluster'",message="there is one ClusterNetworking per cluster and it must be named 'cluster'"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name == 'cluster'",fieldPath=".metadata",message="there is one ClusterNetworking per cluster and it must be named 'cluster'"
 type ClusterNetworking struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -36,7 +36,7 @@ spec: {traefik: {dashboard: {enabled: true, host: traefik.example.com, basicAuth
 metadata: {name: cluster}
 spec: {coredns: {clusterIP: "fd00:43::a", upstreams: [1.1.1.1, "tls://9.9.9.9", "[2606:4700::1111]:53"], extraHosts: [{ip: "fd00::51", hostnames: [k3s.test.org, Mixed.Case.example]}]}}`, ""},
 		{"name other than cluster", `
-metadata: {name: mine}`, "must be named 'cluster'"},
+metadata: {name: mine}`, "metadata: Invalid value: there is one ClusterNetworking per cluster and it must be named 'cluster'"},
 		{"extraHosts IP out of range", `
 metadata: {name: cluster}
 spec: {coredns: {extraHosts: [{ip: 999.1.1.1, hostnames: [k3s.test.org]}]}}`, "ip must be an IPv4 or IPv6 address"},
