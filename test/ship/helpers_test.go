@@ -47,6 +47,9 @@ func readFile(t testing.TB, rel string) []byte {
 // kubectl returns the path of the kubectl that `make envtest` builds.
 func kubectl(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs kubectl from bin/tools; skipped with -short")
+	}
 	path := filepath.Join(testenv.BinDir(), "kubectl")
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("kubectl is missing from %s: run `make envtest` (bash hack/tools.sh) to build it", testenv.BinDir())
