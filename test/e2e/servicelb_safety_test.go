@@ -81,6 +81,18 @@ func TestServiceLBSafety(t *testing.T) {
 			t.Errorf("svclb pods %v, were %v", now, pods)
 		}
 	})
+	slbStep(t, "the svclb ServiceAccount K3s left behind is adopted, not a conflict", func() {
+		slbEventually(ctx, t, "svclb ServiceAccount adopted", func(ctx context.Context) error {
+			sa := &corev1.ServiceAccount{}
+			if err := cl.Get(ctx, client.ObjectKey{Namespace: slbNamespace, Name: servicelb.ServiceAccountName}, sa); err != nil {
+				return err
+			}
+			if got := sa.Annotations[apply.OriginAnnotation]; got != apply.OriginAdopted {
+				return fmt.Errorf("origin %q, want %q", got, apply.OriginAdopted)
+			}
+			return nil
+		})
+	})
 	slbStep(t, "K3s's start-up clean-up deletes no svclb DaemonSet", func() {
 		// deleteAllDaemonsets in k3s-io/k3s pkg/cloudprovider/servicelb.go.
 		if err := cl.DeleteAllOf(ctx, &appsv1.DaemonSet{}, client.InNamespace(slbNamespace),
