@@ -20,9 +20,9 @@ const ObjectSetPrefix = "objectset.rio.cattle.io/"
 // deletes a disabled component.
 const ObjectSetHashLabel = ObjectSetPrefix + "hash"
 
-// objectSetMarkers returns the label and annotation keys of live that
+// ObjectSetMarkers returns the label and annotation keys of live that
 // start with ObjectSetPrefix.
-func objectSetMarkers(live metav1.Object) (labels, annotations []string) {
+func ObjectSetMarkers(live metav1.Object) (labels, annotations []string) {
 	for k := range live.GetLabels() {
 		if strings.HasPrefix(k, ObjectSetPrefix) {
 			labels = append(labels, k)
@@ -42,7 +42,7 @@ func objectSetMarkers(live metav1.Object) (labels, annotations []string) {
 // remove fields another manager owns. Nothing is written when live has no
 // such markers.
 func (a *Applier) dropObjectSetMarkers(ctx context.Context, live *metav1.PartialObjectMetadata) error {
-	labelKeys, annotationKeys := objectSetMarkers(live)
+	labelKeys, annotationKeys := ObjectSetMarkers(live)
 	if len(labelKeys) == 0 && len(annotationKeys) == 0 {
 		return nil
 	}
