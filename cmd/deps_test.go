@@ -45,3 +45,13 @@ func TestManagerLeavesOutTheValidationLibraries(t *testing.T) {
 		t.Errorf("kubectl-wharf links none of %v: this test no longer tells what it claims", heavy)
 	}
 }
+
+// wrangler stands in for K3s's deploy controller in tests only; the
+// manager must not link it.
+func TestManagerLeavesOutWrangler(t *testing.T) {
+	for _, p := range deps(t, ".") {
+		if strings.HasPrefix(p, "github.com/rancher/") {
+			t.Errorf("the manager links %s, a test-only dependency", p)
+		}
+	}
+}

@@ -313,11 +313,19 @@ func TestSafetyPruneReleasesAdopted(t *testing.T) {
 	if err := getObject(c, cm, kubeSystem, "coredns"); err != nil {
 		t.Fatalf("the coredns ConfigMap, which kubeadm created, was deleted: %v", err)
 	}
-	for _, obj := range []client.Object{svc, cm} {
-		if isWharfs(obj.GetLabels()) || obj.GetAnnotations()[originAnnotation] != "" || len(obj.GetOwnerReferences()) > 0 {
-			t.Errorf("%T %s was not released: labels %v annotations %v owners %v", obj, obj.GetName(), obj.GetLabels(), obj.GetAnnotations(), obj.GetOwnerReferences())
+	// The prune deletes and releases one object after the other: the
+	// Deployment may be gone before the adopted objects are released.
+	eventually(t, 30*time.Second, "adopted objects released", func() error {
+		for _, obj := range []client.Object{svc, cm} {
+			if err := getObject(c, obj, kubeSystem, obj.GetName()); err != nil {
+				return fmt.Errorf("%T %s, which kubeadm created: %w", obj, obj.GetName(), err)
+			}
+			if isWharfs(obj.GetLabels()) || obj.GetAnnotations()[originAnnotation] != "" || len(obj.GetOwnerReferences()) > 0 {
+				return fmt.Errorf("%T %s was not released: labels %v annotations %v owners %v", obj, obj.GetName(), obj.GetLabels(), obj.GetAnnotations(), obj.GetOwnerReferences())
+			}
 		}
-	}
+		return nil
+	})
 }
 
 // TestSafetyRewritesBackOff: another writer that keeps changing an object

@@ -84,7 +84,7 @@ func TestServiceLBSafety(t *testing.T) {
 		}
 	})
 
-	t.Run("a DaemonSet K3s created loses the nodeselector label too", func(t *testing.T) {
+	t.Run("a DaemonSet K3s created loses the nodeselector label and the objectset markers too", func(t *testing.T) {
 		eventually(t, "label gone", func(ctx context.Context) error {
 			ds := &appsv1.DaemonSet{}
 			if err := c.Get(ctx, client.ObjectKeyFromObject(k3sDS), ds); err != nil {
@@ -92,6 +92,13 @@ func TestServiceLBSafety(t *testing.T) {
 			}
 			if _, ok := ds.Labels[servicelb.NodeSelectorAnnotation]; ok || ds.UID != k3sDS.UID {
 				return fmt.Errorf("labels %v, uid %s (was %s)", ds.Labels, ds.UID, k3sDS.UID)
+			}
+			for _, m := range []map[string]string{ds.Labels, ds.Annotations} {
+				for k := range m {
+					if strings.HasPrefix(k, "objectset.rio.cattle.io/") {
+						return fmt.Errorf("K3s's marker %s still there", k)
+					}
+				}
 			}
 			return nil
 		})
@@ -352,9 +359,17 @@ func createK3sDaemonSet(t *testing.T, c client.Client, cn *v1alpha1.ClusterNetwo
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(content, ds); err != nil {
 		t.Fatal(err)
 	}
-	ds.Annotations = nil
+	// The objectset markers K3s's wrangler apply puts on the DaemonSets
+	// its ServiceLB applies, owned by the Service.
+	ds.Annotations = map[string]string{
+		"objectset.rio.cattle.io/id":              "svccontroller",
+		"objectset.rio.cattle.io/owner-gvk":       "/v1, Kind=Service",
+		"objectset.rio.cattle.io/owner-name":      svc.Name,
+		"objectset.rio.cattle.io/owner-namespace": svc.Namespace,
+	}
 	ds.Labels = map[string]string{
 		servicelb.NodeSelectorAnnotation: "false", servicelb.SvcNameLabel: svc.Name, servicelb.SvcNamespaceLabel: svc.Namespace,
+		"objectset.rio.cattle.io/hash": "2f5b0ac1b6b1c4bd2c1d6b0f6e0d9f4a8e7c3b21",
 	}
 	if err := c.Create(context.Background(), ds, client.FieldOwner("k3s")); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package servicelb
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/wharf-dev/wharf/controllers/component"
+	"github.com/wharf-dev/wharf/internal/apply"
 )
 
 // observation is what the cluster shows of one served Service.
@@ -194,14 +196,38 @@ func (r *Reconciler) applyDaemonSet(ctx context.Context, svc *corev1.Service, ds
 // another manager owns it (K3s created the DaemonSet, say). K3s started
 // with its own ServiceLB disabled would delete the DaemonSet (see
 // NodeSelectorAnnotation). The label is on the DaemonSet, not on its pod
-// template: the pods are not replaced.
+// template: the pods are not replaced. The objectset labels and
+// annotations K3s's wrangler apply marked the DaemonSet with go in the
+// same write, so that K3s never selects it for deletion.
 func (r *Reconciler) dropNodeSelectorLabel(ctx context.Context, live *metav1.PartialObjectMetadata) error {
-	if _, ok := live.Labels[NodeSelectorAnnotation]; !ok {
+	labels := map[string]any{}
+	if _, ok := live.Labels[NodeSelectorAnnotation]; ok {
+		labels[NodeSelectorAnnotation] = nil
+	}
+	labelKeys, annotationKeys := apply.ObjectSetMarkers(live)
+	for _, k := range labelKeys {
+		labels[k] = nil
+	}
+	meta := map[string]any{}
+	if len(labels) > 0 {
+		meta["labels"] = labels
+	}
+	if len(annotationKeys) > 0 {
+		annotations := map[string]any{}
+		for _, k := range annotationKeys {
+			annotations[k] = nil
+		}
+		meta["annotations"] = annotations
+	}
+	if len(meta) == 0 {
 		return nil
 	}
-	body := []byte(`{"metadata":{"labels":{"` + NodeSelectorAnnotation + `":null}}}`)
+	body, err := json.Marshal(map[string]any{"metadata": meta})
+	if err != nil {
+		return fmt.Errorf("encode the metadata patch of daemonset %s/%s: %w", live.Namespace, live.Name, err)
+	}
 	if err := r.Client.Patch(ctx, live, client.RawPatch(types.MergePatchType, body), client.FieldOwner(component.FieldManager)); err != nil {
-		return client.IgnoreNotFound(fmt.Errorf("remove label %s from daemonset %s/%s: %w", NodeSelectorAnnotation, live.Namespace, live.Name, err))
+		return client.IgnoreNotFound(fmt.Errorf("remove K3s's labels from daemonset %s/%s: %w", live.Namespace, live.Name, err))
 	}
 	return nil
 }

@@ -34,7 +34,10 @@ type ApplyOptions struct {
 //     labels) is applied again;
 //   - an object another wharf component holds is a Conflict;
 //   - any other existing object, created by someone else, is a Conflict,
-//     unless opts.Adopt takes it over (recorded as adopted).
+//     unless opts.Adopt takes it over (recorded as adopted). An adopted
+//     object loses the objectset markers of K3s's deploy controller, in
+//     one merge patch after the apply, so that disabling the component in
+//     K3s no longer deletes it.
 //
 // With any Conflict nothing is written and the error is a *ConflictError
 // listing them all. Otherwise each object is applied unless unchanged, and
@@ -88,6 +91,9 @@ func (a *Applier) ApplyAll(ctx context.Context, objs []*unstructured.Unstructure
 			return cs, fmt.Errorf("hash %s: %w", describe(p.obj), err)
 		}
 		if p.live != nil && a.unchanged(keyOf(p.obj), desired, p.live) {
+			if err := a.takeFromObjectSet(ctx, p.live, p.origin); err != nil {
+				return cs, err
+			}
 			cs.add(describe(p.obj), Unchanged)
 			continue
 		}
@@ -106,6 +112,9 @@ func (a *Applier) ApplyAll(ctx context.Context, objs []*unstructured.Unstructure
 			}
 			cs.add(describe(p.obj), Throttled)
 			continue
+		}
+		if err := a.takeFromObjectSet(ctx, p.live, p.origin); err != nil {
+			return cs, err
 		}
 		switch {
 		case p.live == nil:
@@ -141,4 +150,15 @@ func (a *Applier) decide(obj *unstructured.Unstructured, live *metav1.PartialObj
 	}
 	return "", &Conflict{Object: describe(obj), Claimant: opts.Component,
 		Holder: "it exists and wharf did not create it (wharf never takes over objects it did not create)"}
+}
+
+// takeFromObjectSet removes K3s's objectset markers from an adopted
+// object once wharf applied it (or found it applied), so that disabling
+// the component in K3s does not delete what wharf now runs. Objects wharf
+// created are never touched.
+func (a *Applier) takeFromObjectSet(ctx context.Context, live *metav1.PartialObjectMetadata, origin string) error {
+	if live == nil || origin != OriginAdopted {
+		return nil
+	}
+	return a.dropObjectSetMarkers(ctx, live)
 }
