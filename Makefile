@@ -59,7 +59,7 @@ test: envtest vet ## Everything CI runs: unit, envtest, end-to-end and fault tes
 	$(GO) test -count=1 -timeout 60m ./...
 	@echo "==> fuzz: a short run of each fuzz target from an empty corpus"
 	rm -rf bin/fuzz-corpus
-	$(MAKE) fuzz FUZZTIME=5s FUZZCACHE=$(CURDIR)/bin/fuzz-corpus
+	$(MAKE) fuzz FUZZTIME=5s FUZZMINIMIZE=0 FUZZCACHE=$(CURDIR)/bin/fuzz-corpus
 
 .PHONY: test-unit
 test-unit: ## Pure unit and golden tests only.
