@@ -17,6 +17,7 @@ import (
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/controllers/component"
+	"github.com/wharf-dev/wharf/controllers/servicelb"
 	"github.com/wharf-dev/wharf/internal/apply"
 )
 
@@ -28,7 +29,7 @@ const Finalizer = "networking.wharf.dev/cleanup"
 
 // ServiceFinalizer is the finalizer ServiceLB puts on the Services it
 // serves (the one K3s uses).
-const ServiceFinalizer = "service.kubernetes.io/load-balancer-cleanup"
+const ServiceFinalizer = servicelb.Finalizer
 
 // ensureFinalizer adds Finalizer to cn unless it has it.
 func (r *Reconciler) ensureFinalizer(ctx context.Context, cn *v1alpha1.ClusterNetworking) error {
