@@ -25,7 +25,14 @@ import (
 // HelmChartConfigs named by valuesFrom.
 //
 // +kubebuilder:rbac:groups=helm.cattle.io,resources=helmchartconfigs,verbs=get;list;watch
-// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch;create;patch;delete
+//
+// CustomResourceDefinitions: wharf reads, applies and deletes only the
+// traefik.io ones it ships (templates/traefik/crds), by name. create cannot
+// be limited by name (the name of a created object is in its body, which
+// RBAC does not see); the admission policy in config/admission limits it
+// to the traefik.io group.
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=create
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;patch;delete,resourceNames=ingressroutes.traefik.io;ingressroutetcps.traefik.io;ingressrouteudps.traefik.io;middlewares.traefik.io;middlewaretcps.traefik.io;serverstransports.traefik.io;serverstransporttcps.traefik.io;tlsoptions.traefik.io;tlsstores.traefik.io;traefikservices.traefik.io
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=services;serviceaccounts,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;patch;delete
