@@ -35,9 +35,11 @@ var managerUser = "system:serviceaccount:" + systemNamespace + ":" + serviceAcco
 const (
 	outsideNamespaces = "writes only in the namespaces of spec.coredns"
 	bindsOnlyOwnRole  = "binds only a component's own role"
-	clusterRBACNames  = "writes only the ClusterRoles and ClusterRoleBindings of CoreDNS"
+	protectedNames    = "writes no role or binding named cluster-admin"
 	traefikCRDsOnly   = "writes only CustomResourceDefinitions of the traefik.io group"
 	namespacesOnly    = "creates only the namespaces of spec.coredns"
+	// byPolicy is in the message of a refusal by either policy.
+	byPolicy = "ValidatingAdmissionPolicy 'wharf-manager-"
 )
 
 // TestManagerScope loads the generated ClusterRole (config/rbac) and the
@@ -59,6 +61,33 @@ func TestManagerScope(t *testing.T) {
 			mustCreate(ctx, t, admin, o)
 		}
 	}
+	mgr := managerClient(t, env.Config)
+	attacker := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: metav1.NamespaceDefault, Name: "attacker"}}
+	escalate := func(role string) *rbacv1.ClusterRoleBinding {
+		return &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "escalate-" + role},
+			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role}, Subjects: attacker}
+	}
+	secret := func(ns, name string) *corev1.Secret {
+		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, StringData: map[string]string{"k": "v"}}
+	}
+
+	// The policies take effect once the API server has loaded them: until
+	// then what they refuse goes through (RBAC lets the manager bind its
+	// own role: it holds every permission in it).
+	poll(ctx, t, time.Minute, func() error {
+		err := mgr.Create(ctx, escalate(managerName))
+		if err == nil {
+			_ = admin.Delete(ctx, escalate(managerName))
+			return errors.New("the policy does not refuse yet")
+		}
+		return refusedWith(err, bindsOnlyOwnRole)
+	})
+	t.Run("before any ClusterNetworking: no one else is affected", func(t *testing.T) {
+		if err := admin.Create(ctx, secret(metav1.NamespaceDefault, "admins")); err != nil {
+			t.Errorf("the admin creates a Secret in default: %v", err)
+		}
+	})
+
 	var cn *v1alpha1.ClusterNetworking
 	for _, o := range decodeAll(t, samplePath, readFile(t, samplePath)) {
 		mustCreate(ctx, t, admin, o)
@@ -69,13 +98,6 @@ func TestManagerScope(t *testing.T) {
 			}
 		}
 	}
-	mgr := managerClient(t, env.Config)
-
-	secret := func(ns, name string) *corev1.Secret {
-		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, StringData: map[string]string{"k": "v"}}
-	}
-	// The policy takes effect once the API server has loaded it and its
-	// parameter: until then the write it refuses goes through.
 	poll(ctx, t, time.Minute, func() error {
 		err := mgr.Create(ctx, secret(metav1.NamespaceDefault, "probe-"+fmt.Sprint(time.Now().UnixNano())))
 		if err == nil {
@@ -114,20 +136,14 @@ func TestManagerScope(t *testing.T) {
 	})
 
 	t.Run("its own role or cluster-admin bound to another subject is refused", func(t *testing.T) {
-		attacker := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: metav1.NamespaceDefault, Name: "attacker"}}
-		// RBAC lets the manager bind its own role (it holds every
-		// permission in it): the policy refuses. cluster-admin is refused
-		// by RBAC's escalation check already.
-		for role, by := range map[string]string{managerName: "wharf-manager-scope", "cluster-admin": ""} {
-			crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "escalate-" + role},
-				RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role}, Subjects: attacker}
-			expectRefused(t, mgr.Create(ctx, crb), by)
-		}
+		expectRefused(t, mgr.Create(ctx, escalate(managerName)), bindsOnlyOwnRole)
+		// RBAC's escalation check refuses cluster-admin already.
+		expectRefused(t, mgr.Create(ctx, escalate("cluster-admin")), "")
 		// The binding of the install, given one more subject.
 		crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: managerName}}
 		more := []byte(`{"subjects":[{"kind":"ServiceAccount","namespace":"wharf-system","name":"wharf-manager"},` +
 			`{"kind":"ServiceAccount","namespace":"default","name":"attacker"}]}`)
-		expectRefused(t, mgr.Patch(ctx, crb, client.RawPatch(types.MergePatchType, more)), clusterRBACNames)
+		expectRefused(t, mgr.Patch(ctx, crb, client.RawPatch(types.MergePatchType, more)), protectedNames)
 		// A role the manager may write (Traefik's, by its name), bound
 		// outside the components' namespaces, to itself, or to another role.
 		for _, subjects := range [][]rbacv1.Subject{attacker, {{Kind: rbacv1.ServiceAccountKind, Namespace: systemNamespace, Name: serviceAccount}},
@@ -135,7 +151,7 @@ func TestManagerScope(t *testing.T) {
 			crb := &rbacv1.ClusterRoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"},
 				ObjectMeta: metav1.ObjectMeta{Name: "traefik-kube-system"},
 				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "traefik-kube-system"}, Subjects: subjects}
-			expectRefused(t, mgr.Patch(ctx, crb, client.Apply, client.FieldOwner("wharf"), client.ForceOwnership), bindsOnlyOwnRole) //nolint:staticcheck
+			expectRefused(t, mgr.Patch(ctx, crb, client.Apply, client.FieldOwner("wharf"), client.ForceOwnership), byPolicy) //nolint:staticcheck
 		}
 		crb = &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "traefik-kube-system"},
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:coredns"},
@@ -153,8 +169,11 @@ func TestManagerScope(t *testing.T) {
 	})
 
 	t.Run("cluster roles and CRDs other than the components' are refused", func(t *testing.T) {
-		expectRefused(t, mgr.Delete(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "admin"}}), clusterRBACNames)
-		expectRefused(t, mgr.Delete(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "cluster-admin"}}), clusterRBACNames)
+		expectRefused(t, mgr.Delete(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "admin"}}), protectedNames)
+		expectRefused(t, mgr.Delete(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "cluster-admin"}}), protectedNames)
+		other := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "ingress-nginx"}}
+		mustCreate(ctx, t, admin, other)
+		expectRefused(t, mgr.Delete(ctx, other), "ClusterRoles and ClusterRoleBindings of CoreDNS")
 		crd := &unstructured.Unstructured{}
 		crd.SetAPIVersion("apiextensions.k8s.io/v1")
 		crd.SetKind("CustomResourceDefinition")
