@@ -370,3 +370,25 @@ func rbacProblems(t *testing.T, objs []*unstructured.Unstructured) []string {
 	}
 	return out
 }
+
+// TestInstallerPinsDigest: with IMG_DIGEST, dist/install.yaml runs the
+// manager image by digest (what was pushed, whatever its tag points to
+// later); a malformed digest is refused.
+func TestInstallerPinsDigest(t *testing.T) {
+	digest := "sha256:" + strings.Repeat("0123456789abcdef", 4)
+	out := filepath.Join(t.TempDir(), "install.yaml")
+	env := []string{"IMG=registry.example.com/wharf:v9.9.9", "IMG_DIGEST=" + digest, "KUBECTL=" + kubectl(t)}
+	run(t, env, "bash", "hack/build-installer.sh", out)
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	image := managerDeployment(t, decodeAll(t, out, data)).Spec.Template.Spec.Containers[0].Image
+	if want := "registry.example.com/wharf@" + digest; image != want {
+		t.Errorf("the manager runs %s, want %s", image, want)
+	}
+	env[1] = "IMG_DIGEST=sha256:abc"
+	if _, errOut, err := runCode(t, env, "bash", "hack/build-installer.sh", out); err == nil || !strings.Contains(errOut, "IMG_DIGEST must be") {
+		t.Errorf("a malformed IMG_DIGEST was not refused: %v %s", err, errOut)
+	}
+}
