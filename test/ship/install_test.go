@@ -168,6 +168,13 @@ func TestInstallDeployment(t *testing.T) {
 			t.Errorf("resources %s = %s, want %s", want.name, got.String(), want.qty)
 		}
 	}
+	// The manager sets its soft memory limit to 90% of the container's
+	// (internal/memlimit); GOMEMLIMIT in the environment would override it.
+	for _, e := range c.Env {
+		if e.Name == "GOMEMLIMIT" {
+			t.Errorf("env GOMEMLIMIT %+v overrides the manager's soft memory limit (90%% of the container's limit)", e)
+		}
+	}
 	if pod.TerminationGracePeriodSeconds == nil || *pod.TerminationGracePeriodSeconds > 30 {
 		t.Errorf("terminationGracePeriodSeconds %v: want a short one (leader election is released on shutdown)", pod.TerminationGracePeriodSeconds)
 	}
