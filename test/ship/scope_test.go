@@ -187,10 +187,20 @@ func TestManagerScope(t *testing.T) {
 			"versions": []any{map[string]any{"name": "v1", "served": true, "storage": true,
 				"schema": map[string]any{"openAPIV3Schema": map[string]any{"type": "object"}}}},
 		}, "spec")
-		expectRefused(t, mgr.Create(ctx, crd), traefikCRDsOnly)
-		// RBAC: get, patch and delete of CRDs are granted by name.
+		// RBAC grants CRDs by name only, create included (wharf creates them
+		// by server-side apply, which RBAC authorizes with the name).
+		expectRefused(t, mgr.Create(ctx, crd.DeepCopy()), "")
+		expectRefused(t, mgr.Patch(ctx, crd.DeepCopy(), client.Apply, client.FieldOwner("wharf")), "") //nolint:staticcheck
 		expectRefused(t, mgr.Get(ctx, client.ObjectKey{Name: crdName}, &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition"}}), "")
+		// Should a future rule grant more, the policy still holds.
+		widen := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "widened-crds"}, Rules: []rbacv1.PolicyRule{{
+			APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, Verbs: []string{"create"}}}}
+		mustCreate(ctx, t, admin, widen)
+		mustCreate(ctx, t, admin, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "widened-crds"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: widen.Name},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: systemNamespace, Name: serviceAccount}}})
+		poll(ctx, t, 30*time.Second, func() error { return refusedWith(mgr.Create(ctx, crd.DeepCopy()), traefikCRDsOnly) })
 	})
 
 	t.Run("tenants' Services: finalizer yes, spec no", func(t *testing.T) {
