@@ -96,7 +96,11 @@ func run() error {
 		}
 	}
 	opts.Dir = *dir
-	opts.Logf("working directory %s; N=%d M=%d PODS=%d POOL=%d", *dir, opts.Scale.Services, opts.Scale.Nodes, opts.Scale.Pods, opts.Scale.PoolSize)
+	if *scenario == "" {
+		opts.Logf("working directory %s; N=%d M=%d PODS=%d POOL=%d", *dir, opts.Scale.Services, opts.Scale.Nodes, opts.Scale.Pods, opts.Scale.PoolSize)
+	} else {
+		opts.Logf("working directory %s; scenario %s", *dir, *scenario)
+	}
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
