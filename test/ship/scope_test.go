@@ -203,7 +203,7 @@ func TestManagerScope(t *testing.T) {
 		poll(ctx, t, 30*time.Second, func() error { return refusedWith(mgr.Create(ctx, crd.DeepCopy()), traefikCRDsOnly) })
 	})
 
-	t.Run("tenants' Services: finalizer yes, spec no", func(t *testing.T) {
+	t.Run("tenants' Services: finalizer yes, spec, labels and annotations no", func(t *testing.T) {
 		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: metav1.NamespaceDefault, Name: "web"},
 			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Port: 80}}}}
 		mustCreate(ctx, t, admin, svc)
@@ -213,6 +213,9 @@ func TestManagerScope(t *testing.T) {
 		}
 		spec := []byte(`{"spec":{"externalIPs":["10.0.0.99"]}}`)
 		expectRefused(t, mgr.Patch(ctx, svc.DeepCopy(), client.RawPatch(types.MergePatchType, spec)), outsideNamespaces)
+		for _, meta := range []string{`{"metadata":{"labels":{"team":"mallory"}}}`, `{"metadata":{"annotations":{"svccontroller.k3s.cattle.io/tolerations":"[]"}}}`} {
+			expectRefused(t, mgr.Patch(ctx, svc.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(meta))), outsideNamespaces)
+		}
 		expectRefused(t, mgr.Delete(ctx, svc.DeepCopy()), outsideNamespaces)
 	})
 
