@@ -54,13 +54,7 @@ func TestManagerScope(t *testing.T) {
 	defer cancel()
 	admin := env.Client
 
-	mustCreate(ctx, t, admin, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: systemNamespace}})
-	for _, rel := range []string{"config/rbac/service_account.yaml", "config/rbac/role.yaml", "config/rbac/role_binding.yaml",
-		"config/admission/policy.yaml", "config/admission/binding.yaml"} {
-		for _, o := range decodeAll(t, rel, readFile(t, rel)) {
-			mustCreate(ctx, t, admin, o)
-		}
-	}
+	installScope(ctx, t, admin)
 	mgr := managerClient(t, env.Config)
 	attacker := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: metav1.NamespaceDefault, Name: "attacker"}}
 	escalate := func(role string) *rbacv1.ClusterRoleBinding {
@@ -89,16 +83,7 @@ func TestManagerScope(t *testing.T) {
 		}
 	})
 
-	var cn *v1alpha1.ClusterNetworking
-	for _, o := range decodeAll(t, samplePath, readFile(t, samplePath)) {
-		mustCreate(ctx, t, admin, o)
-		if o.GetKind() == "ClusterNetworking" {
-			cn = &v1alpha1.ClusterNetworking{}
-			if err := admin.Get(ctx, client.ObjectKeyFromObject(o), cn); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	cn := createSample(ctx, t, admin)
 	poll(ctx, t, time.Minute, func() error {
 		err := mgr.Create(ctx, secret(metav1.NamespaceDefault, "probe-"+fmt.Sprint(time.Now().UnixNano())))
 		if err == nil {
@@ -248,6 +233,36 @@ func TestManagerScope(t *testing.T) {
 		// RBAC grants no delete of namespaces.
 		expectRefused(t, mgr.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "lb-system"}}), "")
 	})
+}
+
+// installScope creates what the install gives the manager: its
+// ServiceAccount, the generated ClusterRole and its binding, and the
+// admission policies.
+func installScope(ctx context.Context, t *testing.T, admin client.Client) {
+	t.Helper()
+	mustCreate(ctx, t, admin, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: systemNamespace}})
+	for _, rel := range []string{"config/rbac/service_account.yaml", "config/rbac/role.yaml", "config/rbac/role_binding.yaml",
+		"config/admission/policy.yaml", "config/admission/binding.yaml"} {
+		for _, o := range decodeAll(t, rel, readFile(t, rel)) {
+			mustCreate(ctx, t, admin, o)
+		}
+	}
+}
+
+// createSample creates the objects of config/samples as the admin and
+// returns the ClusterNetworking as the API server defaulted it.
+func createSample(ctx context.Context, t *testing.T, admin client.Client) *v1alpha1.ClusterNetworking {
+	t.Helper()
+	cn := &v1alpha1.ClusterNetworking{}
+	for _, o := range decodeAll(t, samplePath, readFile(t, samplePath)) {
+		mustCreate(ctx, t, admin, o)
+		if o.GetKind() == "ClusterNetworking" {
+			if err := admin.Get(ctx, client.ObjectKeyFromObject(o), cn); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return cn
 }
 
 // managerClient returns a client that acts as the manager's ServiceAccount.
