@@ -29,3 +29,7 @@ bench-go: ## Go benchmarks of rendering (Corefile, CoreDNS objects, Traefik char
 fuzz: ## Run each fuzz target for FUZZTIME (10s); a crash found is kept under testdata/fuzz as a seed.
 	$(GO) test -run '^$$' -fuzz '^FuzzRenderCorefile$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) ./controllers/coredns/ $(FUZZARGS)
 	$(GO) test -run '^$$' -fuzz '^FuzzMergeValues$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) ./controllers/traefik/ $(FUZZARGS)
+
+.PHONY: bench-hostile-index
+bench-hostile-index: envtest build ## The manager fetches a hostile 30 MiB chart index.yaml from a local server; fails if its peak RSS grows past the bound: test/bench/results/hostile-index.json.
+	BENCH_ARGS="-scenario hostile-index" bash hack/bench.sh

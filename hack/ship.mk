@@ -4,6 +4,10 @@
 
 ##@ Ship
 
+# The digest of the pushed manager image (sha256:...): dist/install.yaml and
+# the bundle then run IMG by digest, e.g.
+#   make build-installer bundle IMG=registry.example.com/wharf:v0.1.0 IMG_DIGEST=sha256:...
+IMG_DIGEST ?=
 # Container engine for the image targets: docker or podman.
 CONTAINER_TOOL ?= docker
 # kubectl with kustomize built in (`make envtest` builds bin/tools/kubectl).
@@ -16,12 +20,12 @@ BUNDLE_CHANNELS ?= alpha
 BUNDLE_DEFAULT_CHANNEL ?= alpha
 
 .PHONY: build-installer
-build-installer: manifests ## Write dist/install.yaml: CRD, namespace wharf-system, RBAC and the manager running IMG.
-	IMG=$(IMG) KUBECTL=$(KUBECTL) bash hack/build-installer.sh
+build-installer: manifests ## Write dist/install.yaml: CRD, namespace wharf-system, RBAC and the manager running IMG (by IMG_DIGEST when set).
+	IMG=$(IMG) IMG_DIGEST=$(IMG_DIGEST) KUBECTL=$(KUBECTL) bash hack/build-installer.sh
 
 .PHONY: bundle
 bundle: manifests ## Write the OLM bundle (bundle/, bundle.Dockerfile) for VERSION and IMG.
-	VERSION=$(VERSION) IMG=$(IMG) KUBECTL=$(KUBECTL) GO=$(GO) \
+	VERSION=$(VERSION) IMG=$(IMG) IMG_DIGEST=$(IMG_DIGEST) KUBECTL=$(KUBECTL) GO=$(GO) \
 		CHANNELS=$(BUNDLE_CHANNELS) DEFAULT_CHANNEL=$(BUNDLE_DEFAULT_CHANNEL) bash hack/bundle.sh
 
 .PHONY: images

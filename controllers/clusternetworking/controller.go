@@ -45,9 +45,11 @@ type Reconciler struct {
 	watches *appliedWatches
 }
 
-// +kubebuilder:rbac:groups=networking.wharf.dev,resources=clusternetworkings,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=networking.wharf.dev,resources=clusternetworkings/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=networking.wharf.dev,resources=clusternetworkings/finalizers,verbs=update
+// The finalizer is added and removed with a patch, and status is applied
+// (a patch): no update verb, and no clusternetworkings/finalizers, which
+// only guards owner references wharf never sets.
+// +kubebuilder:rbac:groups=networking.wharf.dev,resources=clusternetworkings,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=networking.wharf.dev,resources=clusternetworkings/status,verbs=patch
 
 // Reconcile brings the cluster's add-ons to what the ClusterNetworking
 // declares and reports the result in its status.

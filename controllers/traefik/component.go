@@ -25,7 +25,14 @@ import (
 // HelmChartConfigs named by valuesFrom.
 //
 // +kubebuilder:rbac:groups=helm.cattle.io,resources=helmchartconfigs,verbs=get;list;watch
-// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch;create;patch;delete
+//
+// CustomResourceDefinitions: wharf reads, applies and deletes only the
+// traefik.io ones it ships (templates/traefik/crds), by name, create
+// included: it creates them by server-side apply only, and the API server
+// authorizes the create of an apply with the object's name (a POST create
+// carries the name in its body, which RBAC does not see, so a named create
+// rule never allows a POST).
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;create;patch;delete,resourceNames=ingressroutes.traefik.io;ingressroutetcps.traefik.io;ingressrouteudps.traefik.io;middlewares.traefik.io;middlewaretcps.traefik.io;serverstransports.traefik.io;serverstransporttcps.traefik.io;tlsoptions.traefik.io;tlsstores.traefik.io;traefikservices.traefik.io
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=services;serviceaccounts,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;patch;delete

@@ -91,6 +91,11 @@ func classify(objs []*unstructured.Unstructured) (*install, error) {
 			rbs = append(rbs, o)
 		case "Service", "ConfigMap", "Secret", "PodDisruptionBudget", "PriorityClass":
 			in.others = append(in.others, o)
+		case "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
+			// config/admission: a registry+v1 bundle cannot carry these
+			// kinds (OLM installs only the kinds it knows); the README
+			// tells OLM users to apply them with kubectl apply -k.
+			continue
 		default:
 			return nil, fmt.Errorf("%s %s: a registry+v1 bundle cannot carry this kind", o.GetKind(), o.GetName())
 		}

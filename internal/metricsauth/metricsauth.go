@@ -7,12 +7,17 @@
 //
 // Decisions are remembered for a short while so that a scraper costs the
 // API server two reviews per TTL, not two per scrape. Only a hash of the
-// token is kept.
+// token is kept. Reviews are rate limited (ReviewQPS, ReviewBurst): a flood
+// of distinct made-up tokens, none of which can be remembered usefully,
+// costs the API server at most ReviewBurst reviews at once and ReviewQPS a
+// second after; callers beyond that get 429 Too Many Requests without a
+// review, while remembered callers (a scraper) keep getting through.
 package metricsauth
 
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -26,6 +31,7 @@ import (
 	authnclient "k8s.io/client-go/kubernetes/typed/authentication/v1"
 	authzclient "k8s.io/client-go/kubernetes/typed/authorization/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/flowcontrol"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 )
 
@@ -40,6 +46,12 @@ const (
 	// MaxRemembered bounds the remembered decisions, so that a flood of
 	// made-up tokens cannot grow the manager's memory.
 	MaxRemembered = 1024
+	// ReviewQPS is how many reviews a second the Guard asks the API server
+	// for, in the long run, for callers it does not remember. A Prometheus
+	// scraper needs one every AllowTTL.
+	ReviewQPS = 2
+	// ReviewBurst is how many reviews the Guard may ask for at once.
+	ReviewBurst = 10
 )
 
 // Guard authenticates and authorizes requests through the API server.
@@ -51,6 +63,8 @@ type Guard struct {
 	// package's constants.
 	AllowTTL, DenyTTL, ReviewTimeout time.Duration
 	MaxRemembered                    int
+	// reviews limits the reviews asked for: ReviewQPS, ReviewBurst.
+	reviews flowcontrol.RateLimiter
 
 	mu         sync.Mutex
 	remembered map[[sha256.Size]byte]decision
@@ -77,6 +91,7 @@ func New(cfg *rest.Config, httpClient *http.Client) (*Guard, error) {
 	return &Guard{
 		tokens: authn.TokenReviews(), access: authz.SubjectAccessReviews(),
 		AllowTTL: AllowTTL, DenyTTL: DenyTTL, ReviewTimeout: ReviewTimeout, MaxRemembered: MaxRemembered,
+		reviews:    flowcontrol.NewTokenBucketRateLimiter(ReviewQPS, ReviewBurst),
 		remembered: map[[sha256.Size]byte]decision{}, now: time.Now,
 	}, nil
 }
@@ -91,12 +106,16 @@ func FilterProvider(cfg *rest.Config, httpClient *http.Client) (metricsserver.Fi
 }
 
 // Filter wraps next: it answers 401 without a valid bearer token, 403 when
-// the token's user may not use the method on the path, and 500 when the
+// the token's user may not use the method on the path, 429 (Retry-After: 1)
+// when a review is needed but the rate limit is spent, and 500 when the
 // API server cannot be asked.
 func (g *Guard) Filter(log logr.Logger, next http.Handler) (http.Handler, error) {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d, err := g.decide(r.Context(), bearerToken(r), strings.ToLower(r.Method), r.URL.Path)
 		switch {
+		case errors.Is(err, errTooManyReviews):
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "Too Many Requests", http.StatusTooManyRequests)
 		case err != nil:
 			log.Error(err, "could not review a metrics request")
 			http.Error(w, "authentication or authorization failed", http.StatusInternalServerError)
@@ -121,6 +140,9 @@ func (g *Guard) decide(ctx context.Context, token, verb, path string) (decision,
 	if d, ok := g.recall(key); ok {
 		return d, nil
 	}
+	if g.reviews != nil && !g.reviews.TryAccept() {
+		return decision{}, errTooManyReviews
+	}
 	d, err := g.review(ctx, token, verb, path)
 	if err != nil {
 		return decision{}, err
@@ -133,6 +155,9 @@ func (g *Guard) decide(ctx context.Context, token, verb, path string) (decision,
 	g.remember(key, d)
 	return d, nil
 }
+
+// errTooManyReviews says a review was needed while the rate limit was spent.
+var errTooManyReviews = errors.New("too many reviews")
 
 // review asks the API server who holds token and whether they may use verb
 // on path.

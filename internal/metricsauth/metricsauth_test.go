@@ -2,11 +2,15 @@ package metricsauth_test
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -87,6 +91,65 @@ func TestGuardAgainstAPIServer(t *testing.T) {
 			t.Errorf("10 scrapes made %d review requests, want 2 (one TokenReview, one SubjectAccessReview):\n%s", n, counter.WritePaths())
 		}
 	})
+
+	t.Run("a flood of made-up tokens costs a bounded number of reviews", func(t *testing.T) {
+		const n = 300
+		counter.Reset()
+		statuses, took := flood(t, srv.URL+"/metrics", n)
+		reviews := counter.Count(http.MethodPost)
+		bound := metricsauth.ReviewBurst + int(math.Ceil(metricsauth.ReviewQPS*took.Seconds()))
+		t.Logf("%d made-up tokens in %v: %d TokenReviews (bound %d), statuses %v", n, took.Round(time.Millisecond), reviews, bound, statuses)
+		if reviews > bound {
+			t.Errorf("%d TokenReviews for %d made-up tokens in %v, want at most %d:\n%s", reviews, n, took, bound, counter.WritePaths())
+		}
+		if statuses[http.StatusUnauthorized]+statuses[http.StatusTooManyRequests] != n {
+			t.Errorf("statuses %v, want only 401 (reviewed) and 429 (over the limit)", statuses)
+		}
+		if statuses[http.StatusUnauthorized] != reviews {
+			t.Errorf("%d answered 401 but %d reviewed: a refusal without a review, or a review without an answer", statuses[http.StatusUnauthorized], reviews)
+		}
+		// A scraper the Guard remembers is not held back by the flood.
+		if status, body := get(t, srv.URL+"/metrics", "Bearer "+scraper); status != http.StatusOK {
+			t.Errorf("the remembered scraper right after the flood: status %d: %s", status, body)
+		}
+		// A new one gets through as soon as the limit allows a review.
+		fresh := testenv.ServiceAccountToken(ctx, t, cs, "scraper3", reader.Name)
+		deadline := time.Now().Add(2 * time.Second)
+		for {
+			status, body := get(t, srv.URL+"/metrics", "Bearer "+fresh)
+			if status == http.StatusOK {
+				break
+			}
+			if status != http.StatusTooManyRequests || time.Now().After(deadline) {
+				t.Fatalf("a new scraper after the flood: status %d: %s", status, body)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+}
+
+// flood sends n requests with distinct made-up tokens, 20 at a
+// time, and returns how many got each status and how long it took.
+func flood(t *testing.T, url string, n int) (map[int]int, time.Duration) {
+	t.Helper()
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	began := time.Now()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 20)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			status, _ := get(t, url, fmt.Sprintf("Bearer made-up-%d", i))
+			mu.Lock()
+			statuses[status]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return statuses, time.Since(began)
 }
 
 func get(t *testing.T, url, authorization string) (int, string) {

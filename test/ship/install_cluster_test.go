@@ -196,6 +196,29 @@ func TestInstallOnCluster(t *testing.T) {
 		}
 	})
 	time.Sleep(5 * time.Second) // it reconciles what the first left
+	// Deleting the resource (the Orphan policy) releases what wharf holds
+	// in every namespace, tenants' Service finalizers included: under the
+	// install's RBAC and admission policies too.
+	t.Run("deleting the ClusterNetworking finishes", func(t *testing.T) {
+		cn := &v1alpha1.ClusterNetworking{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.SingletonName}}
+		if err := adminClient.Delete(ctx, cn); err != nil {
+			t.Fatal(err)
+		}
+		poll(ctx, t, time.Minute, func() error {
+			err := adminClient.Get(ctx, client.ObjectKeyFromObject(cn), cn)
+			if err == nil {
+				return fmt.Errorf("still there, finalizers %v", cn.Finalizers)
+			}
+			return client.IgnoreNotFound(err)
+		})
+		web, err := admin.CoreV1().Services(metav1.NamespaceDefault).Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(web.Finalizers) != 0 {
+			t.Errorf("the tenant's Service default/web keeps finalizers %v", web.Finalizers)
+		}
+	})
 	stopStandby()
 	if list := denied.all(); len(list) > 0 {
 		t.Errorf("the API server refused requests of the manager running as %s/%s with the install's RBAC; "+

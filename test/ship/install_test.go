@@ -85,7 +85,8 @@ func TestInstallContents(t *testing.T) {
 		}
 	}
 	want := map[string]int{"CustomResourceDefinition": 1, "Namespace": 1, "ServiceAccount": 1, "Deployment": 1, "Service": 1,
-		"Role": 1, "RoleBinding": 1, "ClusterRole": 3, "ClusterRoleBinding": 2, "PodDisruptionBudget": 1}
+		"Role": 1, "RoleBinding": 1, "ClusterRole": 3, "ClusterRoleBinding": 2, "PodDisruptionBudget": 1,
+		"ValidatingAdmissionPolicy": 2, "ValidatingAdmissionPolicyBinding": 2}
 	if !equality.Semantic.DeepEqual(kinds, want) {
 		t.Errorf("kinds = %v, want %v", kinds, want)
 	}
@@ -165,6 +166,13 @@ func TestInstallDeployment(t *testing.T) {
 	} {
 		if got := want.list[want.name]; got.Cmp(resource.MustParse(want.qty)) != 0 {
 			t.Errorf("resources %s = %s, want %s", want.name, got.String(), want.qty)
+		}
+	}
+	// The manager sets its soft memory limit to 90% of the container's
+	// (internal/memlimit); GOMEMLIMIT in the environment would override it.
+	for _, e := range c.Env {
+		if e.Name == "GOMEMLIMIT" {
+			t.Errorf("env GOMEMLIMIT %+v overrides the manager's soft memory limit (90%% of the container's limit)", e)
 		}
 	}
 	if pod.TerminationGracePeriodSeconds == nil || *pod.TerminationGracePeriodSeconds > 30 {
@@ -368,4 +376,26 @@ func rbacProblems(t *testing.T, objs []*unstructured.Unstructured) []string {
 		}
 	}
 	return out
+}
+
+// TestInstallerPinsDigest: with IMG_DIGEST, dist/install.yaml runs the
+// manager image by digest (what was pushed, whatever its tag points to
+// later); a malformed digest is refused.
+func TestInstallerPinsDigest(t *testing.T) {
+	digest := "sha256:" + strings.Repeat("0123456789abcdef", 4)
+	out := filepath.Join(t.TempDir(), "install.yaml")
+	env := []string{"IMG=registry.example.com/wharf:v9.9.9", "IMG_DIGEST=" + digest, "KUBECTL=" + kubectl(t)}
+	run(t, env, "bash", "hack/build-installer.sh", out)
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	image := managerDeployment(t, decodeAll(t, out, data)).Spec.Template.Spec.Containers[0].Image
+	if want := "registry.example.com/wharf@" + digest; image != want {
+		t.Errorf("the manager runs %s, want %s", image, want)
+	}
+	env[1] = "IMG_DIGEST=sha256:abc"
+	if _, errOut, err := runCode(t, env, "bash", "hack/build-installer.sh", out); err == nil || !strings.Contains(errOut, "IMG_DIGEST must be") {
+		t.Errorf("a malformed IMG_DIGEST was not refused: %v %s", err, errOut)
+	}
 }

@@ -2,6 +2,7 @@
 // control plane (see package bench) and writes a JSON report and a PNG plot.
 //
 //	wharfbench [-n 500] [-m 50] [-pods 5000] [-pool 2] [-out test/bench/results/latest.json]
+//	wharfbench -scenario hostile-index [-out test/bench/results/hostile-index.json]
 //
 // The environment variables N, M, PODS and POOL override the defaults of
 // -n, -m, -pods and -pool. The manager binary (bin/manager, from `make
@@ -11,6 +12,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -62,6 +64,7 @@ func run() error {
 		return nil
 	})
 	fs.StringVar(&opts.ProfileDir, "profile-dir", "", "save the manager's heap profile here every 10s of the operator phase (go tool pprof)")
+	scenario := fs.String("scenario", "", `"" for ServiceLB at scale; "hostile-index": the manager fetches a 30 MiB chart index.yaml and its peak RSS growth must stay under a bound`)
 	manager := fs.String("manager", filepath.Join(root, "bin", "manager"), "the manager binary (make build)")
 	out := fs.String("out", filepath.Join(root, "test", "bench", "results", "latest.json"), "JSON report path; the PNG goes next to it with the .png extension")
 	dir := fs.String("dir", "", "working directory for the clusters' files and logs (default: a temporary one, removed on success)")
@@ -93,10 +96,24 @@ func run() error {
 		}
 	}
 	opts.Dir = *dir
-	opts.Logf("working directory %s; N=%d M=%d PODS=%d POOL=%d", *dir, opts.Scale.Services, opts.Scale.Nodes, opts.Scale.Pods, opts.Scale.PoolSize)
+	if *scenario == "" {
+		opts.Logf("working directory %s; N=%d M=%d PODS=%d POOL=%d", *dir, opts.Scale.Services, opts.Scale.Nodes, opts.Scale.Pods, opts.Scale.PoolSize)
+	} else {
+		opts.Logf("working directory %s; scenario %s", *dir, *scenario)
+	}
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
+	switch *scenario {
+	case "":
+	case "hostile-index":
+		if !isSet(fs, "out") {
+			*out = filepath.Join(root, "test", "bench", "results", "hostile-index.json")
+		}
+		return runHostileIndex(ctx, opts, *out, *dir, ownDir)
+	default:
+		return fmt.Errorf("unknown scenario %q", *scenario)
+	}
 	report, err := bench.Run(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("%w (logs kept in %s)", err, *dir)
@@ -120,6 +137,38 @@ func run() error {
 		_ = os.RemoveAll(*dir)
 	}
 	return nil
+}
+
+// runHostileIndex runs the hostile-index scenario, writes its report to
+// out and fails when the bound is not met.
+func runHostileIndex(ctx context.Context, opts bench.Options, out, dir string, ownDir bool) error {
+	res, err := bench.RunHostileIndex(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("%w (logs kept in %s)", err, dir)
+	}
+	data, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(out, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write the report: %w", err)
+	}
+	fmt.Printf("%s\nreport: %s\n", res.Table(), out)
+	if !res.Met {
+		return fmt.Errorf("the manager's peak RSS grew by %d bytes fetching the hostile index, over the bound of %d (logs kept in %s)",
+			res.GrowthBytes, res.MaxGrowthBytes, dir)
+	}
+	if ownDir {
+		_ = os.RemoveAll(dir)
+	}
+	return nil
+}
+
+// isSet reports whether the flag name was given.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // envInt returns the integer in the environment variable name, or def.
