@@ -70,7 +70,7 @@ func (c *Component) Enabled(cn *v1alpha1.ClusterNetworking) bool {
 // Render implements component.Component: the svclb ServiceAccount, in a
 // namespace created first if missing (as K3s does; wharf never deletes it).
 func (c *Component) Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
-	ns := cn.Spec.ServiceLB.NamespaceOrDefault()
+	ns := cn.Spec.ServiceLB.Namespace
 	if err := c.ensureNamespace(ctx, ns); err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func (c *Component) Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) 
 
 // RenderOffline implements component.OfflineRenderer.
 func (c *Component) RenderOffline(cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
-	sa := corev1ac.ServiceAccount(ServiceAccountName, cn.Spec.ServiceLB.NamespaceOrDefault()).
+	sa := corev1ac.ServiceAccount(ServiceAccountName, cn.Spec.ServiceLB.Namespace).
 		WithAutomountServiceAccountToken(false)
 	obj, err := toUnstructured(sa)
 	if err != nil {
@@ -143,9 +143,6 @@ func (c *Component) priorityClassMissing(ctx context.Context, spec *v1alpha1.Ser
 		return "", nil
 	}
 	name := spec.PriorityClassName
-	if name == "" {
-		name = DefaultPriorityClassName
-	}
 	pc := &metav1.PartialObjectMetadata{}
 	pc.SetGroupVersionKind(schedulingv1.SchemeGroupVersion.WithKind("PriorityClass"))
 	switch err := c.deps.Reader.Get(ctx, client.ObjectKey{Name: name}, pc); {
