@@ -292,7 +292,8 @@ func podsToCome(e eligibility, own []corev1.Pod) int {
 // ownPods lists the pods of the Service's current DaemonSet.
 func (r *Reconciler) ownPods(ctx context.Context, svc *corev1.Service, ds types.NamespacedName) ([]corev1.Pod, error) {
 	pods := &corev1.PodList{}
-	if err := r.Client.List(ctx, pods, client.InNamespace(ds.Namespace), client.MatchingFields{ServiceKeyIndex: svc.Namespace + "/" + svc.Name}); err != nil {
+	if err := r.Client.List(ctx, pods, client.InNamespace(ds.Namespace), client.HasLabels{SvcNameLabel},
+		client.MatchingFields{ServiceKeyIndex: svc.Namespace + "/" + svc.Name}); err != nil {
 		return nil, fmt.Errorf("list svclb pods: %w", err)
 	}
 	out := pods.Items[:0]
