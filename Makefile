@@ -39,6 +39,10 @@ fmt: ## go fmt.
 vet: ## go vet.
 	$(GO) vet ./...
 
+.PHONY: lint
+lint: ## staticcheck (a Go tool dependency in go.mod, like controller-gen).
+	$(GO) tool staticcheck ./...
+
 .PHONY: build
 build: ## Build bin/manager.
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN)/manager ./cmd
@@ -54,7 +58,7 @@ envtest: ## Build the control-plane binaries (apiserver, etcd, controller-manage
 ##@ Test
 
 .PHONY: test
-test: envtest vet ## Everything CI runs: unit, envtest, end-to-end and fault tests, and a short fuzz run.
+test: envtest vet lint ## Everything CI runs: vet, staticcheck, unit, envtest, end-to-end and fault tests, and a short fuzz run.
 	@echo "==> go test ./...: unit, golden, envtest, end-to-end and fault tests"
 	$(GO) test -count=1 -timeout 60m ./...
 	@echo "==> fuzz: a short run of each fuzz target from an empty corpus"

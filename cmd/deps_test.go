@@ -55,3 +55,13 @@ func TestManagerLeavesOutWrangler(t *testing.T) {
 		}
 	}
 }
+
+// The API package is imported by anyone who reads a ClusterNetworking
+// (GitOps tools, other operators): it must not pull controller-runtime in.
+func TestAPIPackageLeavesOutControllerRuntime(t *testing.T) {
+	for _, p := range deps(t, "../api/v1alpha1") {
+		if strings.HasPrefix(p, "sigs.k8s.io/controller-runtime") {
+			t.Errorf("api/v1alpha1 links %s: register its types with apimachinery's runtime.SchemeBuilder", p)
+		}
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
@@ -11,7 +13,6 @@ import (
 
 	"github.com/wharf-dev/wharf/controllers"
 	"github.com/wharf-dev/wharf/internal/lazylog"
-	"github.com/wharf-dev/wharf/internal/memlimit"
 )
 
 // gcPercent is the manager's GOGC unless the environment sets one: the
@@ -22,6 +23,30 @@ import (
 // Services it trades 10 s of CPU during convergence for 57 MiB less peak
 // RSS (docs/performance.md).
 const gcPercent = 25
+
+// setGCPercent sets GOGC to gcPercent unless the environment sets GOGC,
+// and returns the GOGC and soft memory limit in force.
+//
+// The soft memory limit has one source: GOMEMLIMIT, which
+// config/manager/manager.yaml sets from the container's memory limit
+// (resourceFieldRef limits.memory) and the Go runtime reads at start. No
+// code reads the cgroup as well: two paths disagreed (the manifest gave
+// the whole limit, the code 90% of it) and the manifest's always won. The
+// whole limit is safe enough: GOMEMLIMIT counts all the memory the Go
+// runtime maps (heap, stacks, its own metadata); only the executable's
+// pages fall outside it. Without a limit (outside a container) the
+// runtime keeps none.
+func setGCPercent() (gogc int, softLimit int64) {
+	gogc = gcPercent
+	if _, ok := os.LookupEnv("GOGC"); ok {
+		// Read the runtime's value (from GOGC) by setting it and back.
+		gogc = debug.SetGCPercent(-1)
+		debug.SetGCPercent(gogc)
+	} else {
+		debug.SetGCPercent(gcPercent)
+	}
+	return gogc, debug.SetMemoryLimit(-1)
+}
 
 type managerFlags struct {
 	metricsAddr   string
@@ -100,11 +125,8 @@ func runManager(args []string, stdout io.Writer) error {
 	// Values are encoded only for lines written (see internal/lazylog).
 	ctrl.SetLogger(lazylog.Wrap(zap.New(zap.UseFlagOptions(&f.zap))))
 	log := ctrl.Log.WithName("setup")
-	mem, err := memlimit.Apply(gcPercent, "/sys/fs/cgroup")
-	if err != nil {
-		log.Error(err, "could not read the container's memory limit; the Go runtime keeps its defaults for it")
-	}
-	log.Info("garbage collector", "gcPercent", mem.GCPercent, "softLimitBytes", mem.SoftLimit, "containerLimitBytes", mem.ContainerLimit)
+	gogc, softLimit := setGCPercent()
+	log.Info("garbage collector", "gcPercent", gogc, "softLimitBytes", softLimit)
 
 	restConfig, err := ctrl.GetConfig()
 	if err != nil {

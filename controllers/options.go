@@ -1,20 +1,15 @@
 package controllers
 
 import (
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/selection"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
-	"github.com/wharf-dev/wharf/controllers/servicelb"
-	"github.com/wharf-dev/wharf/internal/apply"
 )
 
 // NewScheme returns a scheme with every type the manager reads or writes.
@@ -28,30 +23,25 @@ func NewScheme() *runtime.Scheme {
 	return s
 }
 
-// CacheOptions bounds what the manager keeps in memory: svclb pods only,
-// wharf's own DaemonSets and Deployments only, and of the cluster-wide kinds
-// it must watch (Nodes, Services, EndpointSlices, the metadata of ConfigMaps
-// and Secrets) only what it reads (see slim.go).
+// CacheOptions bounds what the manager keeps in memory: of the kinds in
+// cacheScopes only their part (svclb pods, wharf's own DaemonSets and
+// Deployments), and of the cluster-wide kinds it must watch (Nodes,
+// Services, EndpointSlices, the metadata of ConfigMaps and Secrets) only
+// what it reads (see slim.go).
 func CacheOptions() cache.Options {
-	svclbPods, err := labels.NewRequirement(servicelb.SvcNameLabel, selection.Exists, nil)
-	if err != nil {
-		panic(err)
+	byObject := map[client.Object]cache.ByObject{
+		&corev1.Node{}:               {Transform: transform(slimNode)},
+		&corev1.Service{}:            {Transform: transform(slimService)},
+		&discoveryv1.EndpointSlice{}: {Transform: transform(slimEndpointSlice)},
+		// Only the metadata of ConfigMaps and Secrets is watched (their
+		// content is read from the API server when needed).
+		&corev1.ConfigMap{}: {Transform: transform(slimWatchedMetadata)},
+		&corev1.Secret{}:    {Transform: transform(slimWatchedMetadata)},
 	}
-	managed := labels.SelectorFromSet(labels.Set{apply.ManagedByLabel: apply.ManagedByValue})
-	return cache.Options{
-		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Pod{}:                {Label: labels.NewSelector().Add(*svclbPods), Transform: transform(slimPod)},
-			&appsv1.DaemonSet{}:          {Label: managed, Transform: slimDaemonSet},
-			&appsv1.Deployment{}:         {Label: managed},
-			&corev1.Node{}:               {Transform: transform(slimNode)},
-			&corev1.Service{}:            {Transform: transform(slimService)},
-			&discoveryv1.EndpointSlice{}: {Transform: transform(slimEndpointSlice)},
-			// Only the metadata of ConfigMaps and Secrets is watched (their
-			// content is read from the API server when needed).
-			&corev1.ConfigMap{}: {Transform: transform(slimWatchedMetadata)},
-			&corev1.Secret{}:    {Transform: transform(slimWatchedMetadata)},
-		},
+	for _, s := range cacheScopes() {
+		byObject[s.object] = cache.ByObject{Label: s.selector, Transform: s.transform}
 	}
+	return cache.Options{ByObject: byObject}
 }
 
 // ClientOptions makes reads of Secrets and ConfigMaps go to the API server,

@@ -25,13 +25,16 @@ func Components(deps component.Deps) []component.Component {
 
 // Setup registers every wharf reconciler with mgr.
 func Setup(mgr ctrl.Manager) error {
+	// Every reconciler reads through a client that refuses to list the
+	// kinds the cache holds in part beyond that part (see cacheScopes).
+	c := ScopedClient(mgr.GetClient())
 	deps := component.Deps{
-		Client:  mgr.GetClient(),
+		Client:  c,
 		Reader:  mgr.GetAPIReader(),
-		Applier: apply.New(mgr.GetClient(), mgr.GetAPIReader(), component.FieldManager),
+		Applier: apply.New(c, mgr.GetAPIReader(), component.FieldManager),
 		Events:  mgr.GetEventRecorder("wharf"),
 	}
-	r := &clusternetworking.Reconciler{Client: mgr.GetClient(), Applier: deps.Applier, Components: Components(deps)}
+	r := &clusternetworking.Reconciler{Client: c, Applier: deps.Applier, Components: Components(deps)}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the clusternetworking controller: %w", err)
 	}

@@ -55,8 +55,8 @@ func TestSlimDaemonSetKeepsMetadataOnly(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "svclb-web-1", Labels: map[string]string{servicelb.SvcNameLabel: "web"},
 			Annotations: map[string]string{"networking.wharf.dev/applied-hash": "abc"},
 			ManagedFields: []metav1.ManagedFieldsEntry{
-				{Manager: "wharf", Operation: metav1.ManagedFieldsOperationApply, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{}}`)}},
-				{Manager: "kubectl-edit", Operation: metav1.ManagedFieldsOperationUpdate, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{}}`)}},
+				{Manager: "wharf", Operation: metav1.ManagedFieldsOperationApply, FieldsV1: metav1.NewFieldsV1(`{"f:spec":{}}`)},
+				{Manager: "kubectl-edit", Operation: metav1.ManagedFieldsOperationUpdate, FieldsV1: metav1.NewFieldsV1(`{"f:spec":{}}`)},
 				{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status"},
 			}},
 		Spec:   appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "lb"}}}}},
@@ -73,7 +73,7 @@ func TestSlimDaemonSetKeepsMetadataOnly(t *testing.T) {
 	mf := slim.ManagedFields
 	if len(mf) != 2 || mf[0].FieldsV1 == nil || mf[1].Manager != "kubectl-edit" || mf[1].FieldsV1 != nil {
 		t.Errorf("managed fields = %+v, want wharf's with its field set's digest and kubectl-edit's without fields", mf)
-	} else if raw := string(mf[0].FieldsV1.Raw); !strings.HasPrefix(raw, "sha256:") {
+	} else if raw := mf[0].FieldsV1.GetRawString(); !strings.HasPrefix(raw, "sha256:") {
 		t.Errorf("wharf's field set is kept whole (%q), not as its digest", raw)
 	}
 
@@ -81,7 +81,7 @@ func TestSlimDaemonSetKeepsMetadataOnly(t *testing.T) {
 	m := &metav1.PartialObjectMetadata{ObjectMeta: *ds.ObjectMeta.DeepCopy()}
 	out, _ = slimDaemonSet(m)
 	mf = out.(*metav1.PartialObjectMetadata).ManagedFields
-	if len(mf) != 2 || !strings.HasPrefix(string(mf[0].FieldsV1.Raw), "sha256:") || mf[1].FieldsV1 != nil {
+	if len(mf) != 2 || !strings.HasPrefix(mf[0].FieldsV1.GetRawString(), "sha256:") || mf[1].FieldsV1 != nil {
 		t.Errorf("metadata-only DaemonSet: managed fields = %+v", mf)
 	}
 }

@@ -646,7 +646,3 @@ type ClusterNetworkingList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []ClusterNetworking `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&ClusterNetworking{}, &ClusterNetworkingList{})
-}

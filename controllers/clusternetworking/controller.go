@@ -26,6 +26,7 @@ import (
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/controllers/component"
 	"github.com/wharf-dev/wharf/internal/apply"
+	"github.com/wharf-dev/wharf/internal/requeue"
 )
 
 // StatusFieldManager is the field manager status is applied with.
@@ -59,7 +60,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !cn.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.finalize(ctx, cn)
+		return r.finalize(ctx, cn)
 	}
 	if err := r.ensureFinalizer(ctx, cn); err != nil {
 		return ctrl.Result{}, err
@@ -75,34 +76,43 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	// components rendering the same object are found before either applies it.
 	renders := r.renderAll(ctx, cn)
 	var errs []error
-	var retry time.Duration
+	var results []ctrl.Result
 	for _, c := range r.Components {
-		err := r.reconcileComponent(ctx, cn, c, renders[c.Name()], s)
-		if err == nil {
-			continue
-		}
-		var throttled interface{ RetryAfter() time.Duration }
-		switch {
-		case errors.As(err, &throttled):
-			if d := throttled.RetryAfter(); retry == 0 || d < retry {
-				retry = d
-			}
-		default:
-			if _, stalled := component.AsStalled(err); !stalled && !component.IsWaiting(err) {
-				errs = append(errs, err)
-			}
+		res, err := r.reconcileComponent(ctx, cn, c, renders[c.Name()], s)
+		results = append(results, res)
+		if err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return ctrl.Result{}, err
 	}
-	if retry > 0 {
-		return ctrl.Result{RequeueAfter: retry}, nil
+	result = requeue.Soonest(results...)
+	if result.IsZero() && !s.allReady() && !s.anyStalled() {
+		result = requeue.After(requeueWhileProgressing)
 	}
-	if !s.allReady() && !s.anyStalled() {
-		return ctrl.Result{RequeueAfter: requeueWhileProgressing}, nil
+	return result, nil
+}
+
+// outcome turns a phase's error, already recorded in status, into what the
+// reconcile returns: a throttled apply comes back when its throttle ends;
+// a stalled component, or one waiting for an input, waits for an event (a
+// change of the resource or the input); any other error is retried with
+// the controller's backoff.
+func outcome(err error) (ctrl.Result, error) {
+	var throttled *apply.ThrottledError
+	switch {
+	case err == nil:
+		return ctrl.Result{}, nil
+	case errors.As(err, &throttled):
+		return requeue.After(throttled.RetryAfter()), nil
+	case component.IsWaiting(err):
+		return ctrl.Result{}, nil
 	}
-	return ctrl.Result{}, nil
+	if _, stalled := component.AsStalled(err); stalled {
+		return ctrl.Result{}, nil
+	}
+	return ctrl.Result{}, err
 }
 
 // rendered is one component's render: its objects, or why there are none
@@ -143,14 +153,24 @@ func (r *Reconciler) renderAll(ctx context.Context, cn *v1alpha1.ClusterNetworki
 }
 
 // reconcileComponent runs one component's phases after its render: apply,
-// prune, observe. Whatever happens, it records the component's inventory
-// and condition in s.
-func (r *Reconciler) reconcileComponent(ctx context.Context, cn *v1alpha1.ClusterNetworking, c component.Component, rd *rendered, s *statusBuilder) error {
-	log := ctrl.LoggerFrom(ctx).WithValues("component", c.Name())
+// prune, observe; or, for a disabled component, cleanup and prune.
+// Whatever happens, it records the component's inventory and condition in
+// s, and returns when to look again and the error to retry with backoff.
+func (r *Reconciler) reconcileComponent(ctx context.Context, cn *v1alpha1.ClusterNetworking, c component.Component, rd *rendered, s *statusBuilder) (ctrl.Result, error) {
 	old := apply.OfComponent(cn.Status.Inventory, c.Name())
 	if !c.Enabled(cn) {
-		return r.disable(ctx, cn, c, old, s)
+		cleanup, err := r.disable(ctx, cn, c, old, s)
+		if err != nil {
+			return outcome(err)
+		}
+		return requeue.After(cleanup.RecheckAfter), nil
 	}
+	return outcome(r.enable(ctx, cn, c, rd, old, s))
+}
+
+// enable applies, prunes and observes an enabled component.
+func (r *Reconciler) enable(ctx context.Context, cn *v1alpha1.ClusterNetworking, c component.Component, rd *rendered, old []v1alpha1.InventoryEntry, s *statusBuilder) error {
+	log := ctrl.LoggerFrom(ctx).WithValues("component", c.Name())
 	if err := rd.err; err != nil {
 		s.keepInventory(old)
 		s.fail(c, "RenderFailed", err)
@@ -195,24 +215,33 @@ func (r *Reconciler) reconcileComponent(ctx context.Context, cn *v1alpha1.Cluste
 	return nil
 }
 
-func (r *Reconciler) disable(ctx context.Context, cn *v1alpha1.ClusterNetworking, c component.Component, old []v1alpha1.InventoryEntry, s *statusBuilder) error {
+// disable cleans up after a disabled component and prunes its inventory.
+// While the component's own cleanup is under way, its inventory is kept
+// and the Cleanup it returns says what is left and when to look again.
+func (r *Reconciler) disable(ctx context.Context, cn *v1alpha1.ClusterNetworking, c component.Component, old []v1alpha1.InventoryEntry, s *statusBuilder) (component.Cleanup, error) {
 	if d, ok := c.(component.Disabler); ok {
-		if err := d.Disable(ctx, cn, &s.status); err != nil {
+		cleanup, err := d.Disable(ctx, cn, &s.status)
+		if err != nil {
 			s.keepInventory(old)
 			s.fail(c, "CleanupFailed", err)
-			return err
+			return component.Cleanup{}, err
+		}
+		if !cleanup.Done() {
+			s.keepInventory(old)
+			s.setHealth(c, component.Health{Reason: component.ReasonCleaningUp, Message: cleanup.Left})
+			return cleanup, nil
 		}
 	}
 	if err := r.prune(ctx, c, old, s); err != nil {
 		s.fail(c, "PruneFailed", err)
-		return err
+		return component.Cleanup{}, err
 	}
 	if err := r.watches.forget(ctx, c.Name()); err != nil {
 		s.fail(c, "CleanupFailed", err)
-		return err
+		return component.Cleanup{}, err
 	}
 	s.setHealth(c, component.Health{Ready: true, Reason: v1alpha1.ReasonDisabled, Message: c.Name() + " is disabled"})
-	return nil
+	return component.Cleanup{}, nil
 }
 
 // applyAll marks and applies objs in order, after checking that none of

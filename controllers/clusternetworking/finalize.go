@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -19,6 +20,7 @@ import (
 	"github.com/wharf-dev/wharf/controllers/component"
 	"github.com/wharf-dev/wharf/controllers/servicelb"
 	"github.com/wharf-dev/wharf/internal/apply"
+	"github.com/wharf-dev/wharf/internal/requeue"
 )
 
 // Finalizer keeps the ClusterNetworking until wharf has done what
@@ -46,28 +48,35 @@ func (r *Reconciler) ensureFinalizer(ctx context.Context, cn *v1alpha1.ClusterNe
 
 // finalize does what the deletion policy says and then drops the
 // finalizer, so the resource goes. Until every step succeeded the
-// finalizer stays and the reconcile is retried.
-func (r *Reconciler) finalize(ctx context.Context, cn *v1alpha1.ClusterNetworking) error {
+// finalizer stays: an error is retried with backoff, cleanup still under
+// way (ServiceLB's reconciler removing svclb DaemonSets) is looked at
+// again after the result's delay.
+func (r *Reconciler) finalize(ctx context.Context, cn *v1alpha1.ClusterNetworking) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(cn, Finalizer) {
-		return nil
+		return ctrl.Result{}, nil
 	}
 	log := ctrl.LoggerFrom(ctx).WithValues("deletionPolicy", string(cn.Spec.DeletionPolicy))
 	var err error
+	var cleanup component.Cleanup
 	if cn.Spec.DeletionPolicy == v1alpha1.DeletionPolicyDelete {
-		err = r.deleteCreated(ctx, cn)
+		cleanup, err = r.deleteCreated(ctx, cn)
 	} else {
 		err = r.orphan(ctx, cn)
 	}
 	if err != nil {
-		return fmt.Errorf("finalize (deletionPolicy %s): %w", policyName(cn), err)
+		return ctrl.Result{}, fmt.Errorf("finalize (deletionPolicy %s): %w", policyName(cn), err)
+	}
+	if !cleanup.Done() {
+		log.V(1).Info("the finalizer stays while cleanup is under way", "left", cleanup.Left)
+		return requeue.After(cleanup.RecheckAfter), nil
 	}
 	base := cn.DeepCopy()
 	controllerutil.RemoveFinalizer(cn, Finalizer)
 	if err := r.Client.Patch(ctx, cn, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("remove the finalizer: %w", err)
+		return ctrl.Result{}, fmt.Errorf("remove the finalizer: %w", err)
 	}
 	log.Info("the ClusterNetworking is deleted; what wharf deployed was handled as its deletion policy says")
-	return nil
+	return ctrl.Result{}, nil
 }
 
 func policyName(cn *v1alpha1.ClusterNetworking) v1alpha1.DeletionPolicy {
@@ -142,13 +151,23 @@ func (r *Reconciler) releaseServiceFinalizers(ctx context.Context) error {
 // component cleans up after itself (ServiceLB's reconciler deletes the
 // svclb DaemonSets and releases the Services). CustomResourceDefinitions
 // that still hold custom resources are kept, unowned.
-func (r *Reconciler) deleteCreated(ctx context.Context, cn *v1alpha1.ClusterNetworking) error {
+//
+// The Cleanup returned says what the components still have to remove,
+// with the soonest recheck any of them asks for.
+func (r *Reconciler) deleteCreated(ctx context.Context, cn *v1alpha1.ClusterNetworking) (component.Cleanup, error) {
 	s := newStatusBuilder(cn)
 	var errs []error
+	var left []string
+	var rechecks []ctrl.Result
 	for _, c := range r.Components {
-		if err := r.disable(ctx, cn, c, apply.OfComponent(cn.Status.Inventory, c.Name()), s); err != nil {
+		cleanup, err := r.disable(ctx, cn, c, apply.OfComponent(cn.Status.Inventory, c.Name()), s)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", c.Name(), err))
 		}
+		if !cleanup.Done() {
+			left = append(left, c.Name()+": "+cleanup.Left)
+			rechecks = append(rechecks, requeue.After(cleanup.RecheckAfter))
+		}
 	}
-	return errors.Join(errs...)
+	return component.Cleanup{Left: strings.Join(left, "; "), RecheckAfter: requeue.Soonest(rechecks...).RequeueAfter}, errors.Join(errs...)
 }

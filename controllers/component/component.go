@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -34,8 +35,30 @@ type Component interface {
 // Disabler is implemented by components with status to clear or cleanup
 // to do beyond pruning their inventory when they are turned off.
 type Disabler interface {
-	Disable(ctx context.Context, cn *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) error
+	// Disable clears the component's section of status and starts or
+	// checks the cleanup. Cleanup that another controller does (ServiceLB's
+	// Service reconciler removing svclb DaemonSets, say) is not waited for:
+	// Disable returns what is left, and the frame keeps the component's
+	// inventory, reports it as cleaning up and looks again after
+	// Cleanup.RecheckAfter. An error is a failure to retry with backoff.
+	Disable(ctx context.Context, cn *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) (Cleanup, error)
 }
+
+// ReasonCleaningUp is a disabled component's condition reason while its
+// cleanup is still under way.
+const ReasonCleaningUp = "CleaningUp"
+
+// Cleanup is what is left of a disabled component's cleanup. The zero
+// Cleanup means done.
+type Cleanup struct {
+	// Left says, for people, what is still to be removed; empty when done.
+	Left string
+	// RecheckAfter is when to look again while something is left.
+	RecheckAfter time.Duration
+}
+
+// Done reports whether nothing is left to clean up.
+func (c Cleanup) Done() bool { return c.Left == "" }
 
 // PruneFilter is implemented by components that hold some objects back
 // from pruning, such as CRDs that still have custom resources.

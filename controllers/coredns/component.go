@@ -72,9 +72,9 @@ func (c *Component) RenderOffline(cn *v1alpha1.ClusterNetworking) ([]*unstructur
 
 // Disable implements component.Disabler: the frame prunes what wharf
 // applied; the CoreDNS status goes with it.
-func (c *Component) Disable(_ context.Context, _ *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) error {
+func (c *Component) Disable(_ context.Context, _ *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) (component.Cleanup, error) {
 	status.CoreDNS = nil
-	return nil
+	return component.Cleanup{}, nil
 }
 
 var (

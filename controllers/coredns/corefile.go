@@ -17,13 +17,6 @@ const (
 	CustomDir = ConfigDir + "/custom"
 )
 
-// Defaults of fields the API server normally fills, for specs that did not
-// go through it (unit tests, `manager render` without defaulting).
-const (
-	defaultUpstream = "/etc/resolv.conf"
-	defaultCacheTTL = 30
-)
-
 // corefileData is what Corefile.tmpl is executed with.
 type corefileData struct {
 	ClusterDomain    string
@@ -54,18 +47,15 @@ func RenderCorefile(spec *v1alpha1.CoreDNSSpec) (string, error) {
 
 func newCorefileData(spec *v1alpha1.CoreDNSSpec) corefileData {
 	d := corefileData{
-		ClusterDomain:    orDefault(spec.ClusterDomain, v1alpha1.DefaultClusterDomain),
+		ClusterDomain:    spec.ClusterDomain,
 		NodeHostsPath:    NodeHostsPath,
 		CustomDir:        CustomDir,
 		Upstreams:        upstreamStrings(spec.Upstreams),
-		SuccessTTL:       ttlOrDefault(spec.Cache.SuccessTTL),
-		DenialTTL:        ttlOrDefault(spec.Cache.DenialTTL),
+		SuccessTTL:       spec.Cache.SuccessTTL,
+		DenialTTL:        spec.Cache.DenialTTL,
 		BeforeKubernetes: indentSnippet(spec.Snippets.BeforeKubernetes, "    "),
 		ServerBlock:      indentSnippet(spec.Snippets.ServerBlock, "    "),
 		ExtraServers:     indentSnippet(spec.Snippets.ExtraServers, ""),
-	}
-	if len(d.Upstreams) == 0 {
-		d.Upstreams = []string{defaultUpstream}
 	}
 	for _, h := range spec.ExtraHosts {
 		line := h.IP
@@ -75,15 +65,6 @@ func newCorefileData(spec *v1alpha1.CoreDNSSpec) corefileData {
 		d.ExtraHosts = append(d.ExtraHosts, line)
 	}
 	return d
-}
-
-// ttlOrDefault maps 0 to the default TTL: CoreDNS refuses a cache TTL of 0,
-// and a client that omits empty fields cannot send 0 anyway.
-func ttlOrDefault(ttl int32) int32 {
-	if ttl <= 0 {
-		return defaultCacheTTL
-	}
-	return ttl
 }
 
 // indentSnippet prepares a snippet for its place in the Corefile: blank
@@ -126,13 +107,6 @@ func commonIndent(lines []string) string {
 		}
 	}
 	return common
-}
-
-func orDefault(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }
 
 func upstreamStrings(us []v1alpha1.Upstream) []string {

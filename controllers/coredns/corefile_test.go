@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
+	"github.com/wharf-dev/wharf/internal/defaults"
 )
 
 func TestIndentSnippet(t *testing.T) {
@@ -22,8 +23,11 @@ func TestIndentSnippet(t *testing.T) {
 	}
 }
 
-func TestCorefileDefaultsWithoutAPIServer(t *testing.T) {
-	got, err := RenderCorefile(&v1alpha1.CoreDNSSpec{})
+// An empty spec, defaulted from the CRD as the API server (or `manager
+// render`) does, gives K3s's Corefile.
+func TestCorefileOfAnEmptySpec(t *testing.T) {
+	spec := defaultedCoreDNS(t, v1alpha1.CoreDNSSpec{})
+	got, err := RenderCorefile(&spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,11 +44,22 @@ func TestCorefileDefaultsWithoutAPIServer(t *testing.T) {
 }
 
 func TestCacheTTLs(t *testing.T) {
-	got, err := RenderCorefile(&v1alpha1.CoreDNSSpec{Cache: v1alpha1.CacheSpec{SuccessTTL: 600, DenialTTL: 0}})
+	spec := defaultedCoreDNS(t, v1alpha1.CoreDNSSpec{Cache: v1alpha1.CacheSpec{SuccessTTL: 600, DenialTTL: 0}})
+	got, err := RenderCorefile(&spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := "    cache {\n        success 9984 600\n        denial 9984 30\n    }\n"; !strings.Contains(got, want) {
 		t.Errorf("Corefile lacks %q:\n%s", want, got)
 	}
+}
+
+// defaultedCoreDNS returns spec with the CRD's defaults.
+func defaultedCoreDNS(t *testing.T, spec v1alpha1.CoreDNSSpec) v1alpha1.CoreDNSSpec {
+	t.Helper()
+	s, err := defaults.Spec(v1alpha1.ClusterNetworkingSpec{CoreDNS: spec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.CoreDNS
 }

@@ -44,7 +44,7 @@ func (e *reasonError) ConditionReason() string { return e.reason }
 // recorded from the resource's status.
 func (c *Component) gatherFacts(ctx context.Context, cn *v1alpha1.ClusterNetworking) (Facts, error) {
 	spec := &cn.Spec.CoreDNS
-	ns := spec.NamespaceOrDefault()
+	ns := spec.Namespace
 	live, err := c.liveClusterIPs(ctx, ns)
 	if err != nil {
 		return Facts{}, err

@@ -39,7 +39,7 @@ const revisionAnnotation = "deployment.kubernetes.io/revision"
 // quotes why.
 func (c *Component) Observe(ctx context.Context, cn *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) (component.Health, error) {
 	spec := &cn.Spec.CoreDNS
-	ns := spec.NamespaceOrDefault()
+	ns := spec.Namespace
 	recorded := recordedClusterIPs(cn)
 	live, err := c.liveClusterIPs(ctx, ns)
 	if err != nil {

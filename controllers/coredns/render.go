@@ -138,7 +138,7 @@ func newManifestData(cn *v1alpha1.ClusterNetworkingSpec, facts Facts, corefile s
 	spec := &cn.CoreDNS
 	sum := sha256.Sum256([]byte(corefile))
 	d := manifestData{
-		Namespace:               spec.NamespaceOrDefault(),
+		Namespace:               spec.Namespace,
 		Image:                   Image(cn),
 		ImagePullSecrets:        cn.ImagePullSecrets,
 		ProgressDeadlineSeconds: progressDeadlineSeconds,

@@ -51,7 +51,7 @@ func BuildDaemonSet(svc *corev1.Service, spec v1alpha1.ServiceLBSpec, cluster Cl
 	}
 	name := DaemonSetName(svc)
 	place := placementFor(svc, &spec, facts)
-	ds := appsv1ac.DaemonSet(name, spec.NamespaceOrDefault()).
+	ds := appsv1ac.DaemonSet(name, spec.Namespace).
 		WithLabels(serviceLabels(svc)).
 		WithLabels(map[string]string{
 			apply.ManagedByLabel: apply.ManagedByValue,
@@ -103,9 +103,6 @@ func podSpec(svc *corev1.Service, spec *v1alpha1.ServiceLBSpec, cluster Cluster,
 // a class that preempts others, hence the allow-list.
 func priorityClassName(svc *corev1.Service, spec *v1alpha1.ServiceLBSpec) (string, error) {
 	def := spec.PriorityClassName
-	if def == "" {
-		def = DefaultPriorityClassName
-	}
 	v, ok := svc.Annotations[PriorityClassAnnotation]
 	if !ok || v == def {
 		return def, nil

@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -71,7 +70,7 @@ func (c *Component) Enabled(cn *v1alpha1.ClusterNetworking) bool {
 // Render implements component.Component: the svclb ServiceAccount, in a
 // namespace created first if missing (as K3s does; wharf never deletes it).
 func (c *Component) Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
-	ns := cn.Spec.ServiceLB.NamespaceOrDefault()
+	ns := cn.Spec.ServiceLB.Namespace
 	if err := c.ensureNamespace(ctx, ns); err != nil {
 		return nil, err
 	}
@@ -80,7 +79,7 @@ func (c *Component) Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) 
 
 // RenderOffline implements component.OfflineRenderer.
 func (c *Component) RenderOffline(cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
-	sa := corev1ac.ServiceAccount(ServiceAccountName, cn.Spec.ServiceLB.NamespaceOrDefault()).
+	sa := corev1ac.ServiceAccount(ServiceAccountName, cn.Spec.ServiceLB.Namespace).
 		WithAutomountServiceAccountToken(false)
 	obj, err := toUnstructured(sa)
 	if err != nil {
@@ -144,9 +143,6 @@ func (c *Component) priorityClassMissing(ctx context.Context, spec *v1alpha1.Ser
 		return "", nil
 	}
 	name := spec.PriorityClassName
-	if name == "" {
-		name = DefaultPriorityClassName
-	}
 	pc := &metav1.PartialObjectMetadata{}
 	pc.SetGroupVersionKind(schedulingv1.SchemeGroupVersion.WithKind("PriorityClass"))
 	switch err := c.deps.Reader.Get(ctx, client.ObjectKey{Name: name}, pc); {
@@ -175,28 +171,31 @@ func (c *Component) servedServices(ctx context.Context, cn *v1alpha1.ClusterNetw
 	return keys, nil
 }
 
-// cleanupWait bounds how long Disable waits for the Service reconciler.
-const cleanupWait = 3 * time.Second
+// cleanupRecheck is how often a disabled ServiceLB looks again at what the
+// Service reconciler has still to remove. The Tracker's change events
+// usually come first; this catches a DaemonSet deletion the cache had not
+// seen yet when the last Service was released.
+const cleanupRecheck = time.Second
 
 // Disable implements component.Disabler: the Service reconciler removes the
 // DaemonSets, finalizers and ingress when it sees ServiceLB disabled. This
-// waits a little for it and reports an error (and so a retry) while it is
-// not done.
-func (c *Component) Disable(ctx context.Context, _ *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) error {
+// checks, without waiting, whether it is done, and says what is left.
+func (c *Component) Disable(ctx context.Context, _ *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) (component.Cleanup, error) {
 	status.ServiceLB = nil
 	if c.deps.Client == nil {
-		return nil
+		return component.Cleanup{}, nil
 	}
-	var left int
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, cleanupWait, true, func(ctx context.Context) (bool, error) {
-		n, err := c.daemonSetsLeft(ctx)
-		left = n
-		return err == nil && n == 0 && c.tracker.Len() == 0, err
-	})
+	left, err := c.daemonSetsLeft(ctx)
 	if err != nil {
-		return fmt.Errorf("waiting for the Service controller to remove %d svclb DaemonSets and release %d Services: %w", left, c.tracker.Len(), err)
+		return component.Cleanup{}, err
 	}
-	return nil
+	if services := c.tracker.Len(); left > 0 || services > 0 {
+		return component.Cleanup{
+			Left:         fmt.Sprintf("the Service controller is still to remove %d svclb DaemonSets and release %d Services", left, services),
+			RecheckAfter: cleanupRecheck,
+		}, nil
+	}
+	return component.Cleanup{}, nil
 }
 
 // daemonSetsLeft counts the svclb DaemonSets in the cache.

@@ -84,7 +84,7 @@ func ownsField(svc *corev1.Service, subresource string, path ...string) bool {
 
 func fieldsHave(f *metav1.FieldsV1, path []string) bool {
 	var node map[string]json.RawMessage
-	raw := f.Raw
+	raw := f.GetRawBytes()
 	for _, p := range path {
 		if err := json.Unmarshal(raw, &node); err != nil {
 			return false

@@ -41,8 +41,6 @@ const (
 
 	// ServiceAccountName is the ServiceAccount svclb pods run as.
 	ServiceAccountName = "svclb"
-	// DefaultPriorityClassName is used when the spec names none.
-	DefaultPriorityClassName = "system-node-critical"
 
 	// ComponentName is the component's name in the inventory and labels.
 	ComponentName = "servicelb"

@@ -12,10 +12,6 @@ import (
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 )
 
-// DefaultMaxPortsPerService caps the ports of one Service when the spec
-// leaves maxPortsPerService unset.
-const DefaultMaxPortsPerService = 64
-
 // actionPolicy is the Event action of a Service the tenant policy of
 // spec.serviceLB refuses.
 const actionPolicy = "CheckPolicy"
@@ -41,15 +37,11 @@ func policyCheck(svc *corev1.Service, spec *v1alpha1.ServiceLBSpec, nsLabels fun
 				"namespace %s is not selected by spec.serviceLB.namespaceSelector (%s)", svc.Namespace, sel)}, nil
 		}
 	}
-	max := int(spec.MaxPortsPerService)
-	if max <= 0 {
-		max = DefaultMaxPortsPerService
-	}
-	if n := len(svc.Spec.Ports); n > max {
+	if n, max := len(svc.Spec.Ports), int(spec.MaxPortsPerService); n > max {
 		return pending{action: actionPolicy, reason: fmt.Sprintf(
 			"the service has %d ports, more than spec.serviceLB.maxPortsPerService (%d)", n, max)}, nil
 	}
-	reserved, err := parsePortRanges(reservedPorts(spec))
+	reserved, err := parsePortRanges(spec.ReservedPorts)
 	if err != nil {
 		return pending{action: actionPolicy, reason: err.Error()}, nil
 	}
@@ -67,20 +59,6 @@ func policyCheck(svc *corev1.Service, spec *v1alpha1.ServiceLBSpec, nsLabels fun
 	default:
 		return pending{action: actionPolicy, reason: fmt.Sprintf("ports %s are reserved on the nodes by spec.serviceLB.reservedPorts", joinLimited(taken, 5))}, nil
 	}
-}
-
-// defaultReservedPorts are the node ports reserved when the spec says
-// nothing: SSH, etcd, the API server and the kubelet. The CRD defaults the
-// field the same way; this covers objects the API server did not default.
-var defaultReservedPorts = []string{"22", "2379-2380", "6443", "10250"}
-
-// reservedPorts returns the spec's reserved ports: nil (unset) means the
-// defaults, an empty list none.
-func reservedPorts(spec *v1alpha1.ServiceLBSpec) []string {
-	if spec.ReservedPorts == nil {
-		return defaultReservedPorts
-	}
-	return spec.ReservedPorts
 }
 
 // portRange is an inclusive range of ports.

@@ -94,11 +94,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	case !svc.DeletionTimestamp.IsZero():
 		return ctrl.Result{}, r.finish(ctx, svc)
 	default:
-		err := r.serve(ctx, svc, cfg)
-		if ra, ok := err.(*requeueAfter); ok {
-			return ctrl.Result{RequeueAfter: ra.d}, nil
-		}
-		return ctrl.Result{}, err
+		return r.serve(ctx, svc, cfg)
 	}
 }
 

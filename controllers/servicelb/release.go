@@ -9,6 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/wharf-dev/wharf/internal/apply"
 )
 
 // finish lets a served Service that is being deleted go: its DaemonSet is
@@ -77,7 +79,8 @@ func (r *Reconciler) undo(ctx context.Context, svc *corev1.Service) error {
 // keep, and says how many it deleted. svc, when known, gets an Event.
 func (r *Reconciler) deleteDaemonSets(ctx context.Context, key types.NamespacedName, svc *corev1.Service, keep types.NamespacedName) (int, error) {
 	list := daemonSetMetadataList()
-	if err := r.Client.List(ctx, list, client.MatchingFields{ServiceKeyIndex: key.Namespace + "/" + key.Name}); err != nil {
+	if err := r.Client.List(ctx, list, client.MatchingLabels{apply.ManagedByLabel: apply.ManagedByValue},
+		client.MatchingFields{ServiceKeyIndex: key.Namespace + "/" + key.Name}); err != nil {
 		return 0, fmt.Errorf("list svclb daemonsets of %s: %w", key, err)
 	}
 	deleted := 0

@@ -11,10 +11,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/wharf-dev/wharf/controllers/component"
 	"github.com/wharf-dev/wharf/internal/apply"
+	"github.com/wharf-dev/wharf/internal/requeue"
 )
 
 // observation is what the cluster shows of one served Service.
@@ -50,26 +52,29 @@ func startingPods(pods []corev1.Pod) int {
 }
 
 // serve keeps the finalizer on svc, applies its DaemonSet, removes stale
-// ones, writes the ingress and records the Service's state.
-func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg settings) error {
+// ones, writes the ingress and records the Service's state. The result
+// says when to look again without an event: after the API server's
+// refusal backs off, when a partial ingress stops being held, or when a
+// DaemonSet without pods is due a recheck.
+func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg settings) (ctrl.Result, error) {
 	refusal, err := policyCheck(svc, &cfg.spec, func() (map[string]string, error) { return r.namespaceLabels(ctx, svc.Namespace) })
 	if err != nil {
-		return err
+		return ctrl.Result{}, err
 	}
 	if refusal.reason != "" {
 		// Nothing is served: no DaemonSet, ingress or finalizer of wharf's.
 		if err := r.undo(ctx, svc); err != nil {
-			return err
+			return ctrl.Result{}, err
 		}
 		r.track(svc, false, nil, refusal)
-		return nil
+		return ctrl.Result{}, nil
 	}
 	if err := r.ensureFinalizer(ctx, svc); err != nil {
-		return err
+		return ctrl.Result{}, err
 	}
 	nodes, err := r.nodes.get(ctx, r.Client)
 	if err != nil {
-		return err
+		return ctrl.Result{}, err
 	}
 	current := ingressStrings(svc.Status.LoadBalancer.Ingress)
 	ds, err := r.desired(svc, cfg, nodes.facts)
@@ -77,7 +82,7 @@ func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg setting
 		// Only a change to the Service (or the spec) can fix it, and that
 		// reconciles again. The DaemonSet applied last, if any, stays.
 		r.track(svc, false, current, pending{action: actionFixService, reason: err.Error()})
-		return nil
+		return ctrl.Result{}, nil
 	}
 	dsKey := ds.key
 	if err := r.applyDaemonSet(ctx, svc, ds, cfg, nodes.facts); err != nil {
@@ -86,28 +91,25 @@ func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg setting
 			// controller's; the Event goes out once per new message.
 			r.track(svc, false, current, pending{action: actionApplyRefused, failed: true,
 				reason: fmt.Sprintf("the API server refused the svclb DaemonSet %s: %s", dsKey, msg)})
-			return &requeueAfter{r.refused.next(client.ObjectKeyFromObject(svc))}
+			return requeue.After(r.refused.next(client.ObjectKeyFromObject(svc))), nil
 		}
-		return err
+		return ctrl.Result{}, err
 	}
 	r.refused.reset(client.ObjectKeyFromObject(svc))
 	if _, err := r.deleteDaemonSets(ctx, client.ObjectKeyFromObject(svc), svc, dsKey); err != nil {
-		return err
+		return ctrl.Result{}, err
 	}
 	obs, err := r.observe(ctx, svc, cfg, dsKey, nodes)
 	if err != nil {
-		return err
+		return ctrl.Result{}, err
 	}
 	if wait := r.holdPartial(svc, obs); wait > 0 {
-		return &requeueAfter{wait}
+		return requeue.After(wait), nil
 	}
 	if err := r.publish(ctx, svc, obs); err != nil {
-		return err
+		return ctrl.Result{}, err
 	}
-	if obs.recheck > 0 {
-		return &requeueAfter{obs.recheck}
-	}
-	return nil
+	return requeue.After(obs.recheck), nil
 }
 
 // holdPartialFor is how long a partial ingress waits for the Service's
@@ -115,11 +117,6 @@ func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg setting
 // too: one status write (and one UpdatedLoadBalancer Event) then carries
 // them all. Without it 3% of the bench's Services got two writes.
 const holdPartialFor = 2 * time.Second
-
-// requeueAfter asks Reconcile to come back later.
-type requeueAfter struct{ d time.Duration }
-
-func (e *requeueAfter) Error() string { return "requeue after " + e.d.String() }
 
 // holdPartial returns how long to wait before writing an ingress that
 // lacks nodes whose pods are still starting, or 0 to write now.
@@ -295,7 +292,8 @@ func podsToCome(e eligibility, own []corev1.Pod) int {
 // ownPods lists the pods of the Service's current DaemonSet.
 func (r *Reconciler) ownPods(ctx context.Context, svc *corev1.Service, ds types.NamespacedName) ([]corev1.Pod, error) {
 	pods := &corev1.PodList{}
-	if err := r.Client.List(ctx, pods, client.InNamespace(ds.Namespace), client.MatchingFields{ServiceKeyIndex: svc.Namespace + "/" + svc.Name}); err != nil {
+	if err := r.Client.List(ctx, pods, client.InNamespace(ds.Namespace), client.HasLabels{SvcNameLabel},
+		client.MatchingFields{ServiceKeyIndex: svc.Namespace + "/" + svc.Name}); err != nil {
 		return nil, fmt.Errorf("list svclb pods: %w", err)
 	}
 	out := pods.Items[:0]

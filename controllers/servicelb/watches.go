@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
+	"github.com/wharf-dev/wharf/internal/apply"
 )
 
 // ServiceKeyIndex indexes svclb pods and DaemonSets by "namespace/name"
@@ -117,7 +118,8 @@ func (r *Reconciler) everything(ctx context.Context, obj client.Object) []reconc
 		keys[req.NamespacedName] = true
 	}
 	list := daemonSetMetadataList()
-	if err := r.Client.List(ctx, list, client.HasLabels{SvcNameLabel, SvcNamespaceLabel}); err != nil {
+	if err := r.Client.List(ctx, list, client.MatchingLabels{apply.ManagedByLabel: apply.ManagedByValue},
+		client.HasLabels{SvcNameLabel, SvcNamespaceLabel}); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "list svclb daemonsets")
 	}
 	for i := range list.Items {

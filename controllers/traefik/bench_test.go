@@ -20,7 +20,7 @@ func benchSpec(tb testing.TB) v1alpha1.TraefikSpec {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return v1alpha1.TraefikSpec{
+	return defaulted(tb, v1alpha1.TraefikSpec{
 		Values: &apiextensionsv1.JSON{Raw: values},
 		Dashboard: v1alpha1.DashboardSpec{
 			Enabled:     true,
@@ -28,7 +28,7 @@ func benchSpec(tb testing.TB) v1alpha1.TraefikSpec {
 			EntryPoints: []string{"web"},
 			BasicAuth:   &v1alpha1.BasicAuth{SecretName: "authsecret"},
 		},
-	}
+	})
 }
 
 // BenchmarkRender renders the embedded Traefik chart with Helm, as a
@@ -41,7 +41,7 @@ func BenchmarkRender(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Render(spec, in); err != nil {
+		if _, err := renderDefaulted(b, spec, in); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -100,7 +100,7 @@ func TestRenderCacheSkipsHelm(t *testing.T) {
 		t.Fatal("unchanged inputs were rendered again")
 	}
 	miss := testing.AllocsPerRun(2, func() {
-		if _, err := Render(spec, in); err != nil {
+		if _, err := renderDefaulted(t, spec, in); err != nil {
 			t.Fatal(err)
 		}
 	})

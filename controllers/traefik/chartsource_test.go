@@ -39,7 +39,7 @@ func TestChartFetcherHTTPS(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the cached archive was not used: %v", err)
 	}
-	objs, err := Render(v1alpha1.TraefikSpec{}, Inputs{Chart: ch2})
+	objs, err := renderDefaulted(t, v1alpha1.TraefikSpec{}, Inputs{Chart: ch2})
 	if err != nil {
 		t.Fatal(err)
 	}

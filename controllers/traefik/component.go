@@ -141,12 +141,12 @@ func (c *Component) Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) 
 // Disable implements component.Disabler: it removes the generated
 // dashboard Secret and the traefik section of status. The frame prunes
 // the rest, holding back CRDs still in use (see FilterPrune).
-func (c *Component) Disable(ctx context.Context, cn *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) error {
+func (c *Component) Disable(ctx context.Context, cn *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) (component.Cleanup, error) {
 	if err := c.deleteGeneratedSecret(ctx, cn); err != nil {
-		return err
+		return component.Cleanup{}, err
 	}
 	status.Traefik = nil
-	return nil
+	return component.Cleanup{}, nil
 }
 
 func (c *Component) lastRender() lastRender {

@@ -52,7 +52,7 @@ func generatedSecret(cn *v1alpha1.ClusterNetworking, creds credentials) *corev1.
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      GeneratedSecretName,
-			Namespace: cn.Spec.Traefik.NamespaceOrDefault(),
+			Namespace: cn.Spec.Traefik.Namespace,
 			Labels: map[string]string{
 				apply.ManagedByLabel:          apply.ManagedByValue,
 				apply.ComponentLabel:          componentName,
@@ -93,7 +93,7 @@ func (c *Component) ensureDashboardSecret(ctx context.Context, cn *v1alpha1.Clus
 	if generated {
 		c.secretGoneFrom.Store(nil)
 	}
-	key := client.ObjectKey{Namespace: spec.NamespaceOrDefault(), Name: name}
+	key := client.ObjectKey{Namespace: spec.Namespace, Name: name}
 	s := &corev1.Secret{}
 	err = c.deps.Reader.Get(ctx, key, s)
 	switch {
@@ -139,7 +139,7 @@ func (c *Component) createGeneratedSecret(ctx context.Context, cn *v1alpha1.Clus
 
 // deleteGeneratedSecret removes the generated Secret if wharf made it.
 func (c *Component) deleteGeneratedSecret(ctx context.Context, cn *v1alpha1.ClusterNetworking) error {
-	key := client.ObjectKey{Namespace: cn.Spec.Traefik.NamespaceOrDefault(), Name: GeneratedSecretName}
+	key := client.ObjectKey{Namespace: cn.Spec.Traefik.Namespace, Name: GeneratedSecretName}
 	if gone := c.secretGoneFrom.Load(); gone != nil && *gone == key.Namespace {
 		return nil
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/controllers/component"
 	"github.com/wharf-dev/wharf/internal/apply"
+	"github.com/wharf-dev/wharf/internal/defaults"
 )
 
 func TestNewCredentials(t *testing.T) {
@@ -49,6 +50,9 @@ func TestNewCredentials(t *testing.T) {
 func newTestCN() *v1alpha1.ClusterNetworking {
 	cn := &v1alpha1.ClusterNetworking{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.SingletonName, UID: "uid-1"}}
 	cn.Spec.Traefik.Dashboard = v1alpha1.DashboardSpec{Enabled: true, Host: "traefik.example.com", BasicAuth: &v1alpha1.BasicAuth{}}
+	if err := defaults.Apply(cn); err != nil {
+		panic(err)
+	}
 	return cn
 }
 

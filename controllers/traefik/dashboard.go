@@ -51,14 +51,6 @@ func DashboardMatch(host string) string {
 	return fmt.Sprintf("Host(`%s`) && (PathPrefix(`/api`) || PathPrefix(`/dashboard`))", host)
 }
 
-// entryPoints returns the dashboard's entry points, web by default.
-func entryPoints(d *v1alpha1.DashboardSpec) []string {
-	if len(d.EntryPoints) == 0 {
-		return []string{"web"}
-	}
-	return d.EntryPoints
-}
-
 // renderDashboard returns the Middleware that checks users against
 // secretName and the IngressRoute behind it, in that order: the route is
 // never applied before what protects it.
@@ -72,12 +64,12 @@ func renderDashboard(spec *v1alpha1.TraefikSpec, values valueLookup, secretName 
 		return nil, err
 	}
 	data := dashboardData{
-		Namespace:      spec.NamespaceOrDefault(),
+		Namespace:      spec.Namespace,
 		RouteName:      DashboardRouteName,
 		MiddlewareName: DashboardMiddlewareName,
 		SecretName:     secretName,
 		Match:          DashboardMatch(d.Host),
-		EntryPoints:    entryPoints(d),
+		EntryPoints:    d.EntryPoints,
 		Labels: map[string]string{
 			"app.kubernetes.io/name":      "traefik",
 			"app.kubernetes.io/component": "dashboard",
@@ -108,7 +100,7 @@ func renderDashboard(spec *v1alpha1.TraefikSpec, values valueLookup, secretName 
 // entry points terminates TLS, with the Service port when it is not the
 // scheme's default.
 func dashboardURL(d *v1alpha1.DashboardSpec, values valueLookup) string {
-	eps := entryPoints(d)
+	eps := d.EntryPoints
 	ep, scheme := eps[0], "http"
 	if i := slices.IndexFunc(eps, func(e string) bool { return entryPointTLS(values, e) }); i >= 0 {
 		ep, scheme = eps[i], "https"

@@ -77,7 +77,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			objs, err := Render(tc.spec, tc.in)
+			objs, err := renderDefaulted(t, tc.spec, tc.in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,7 +110,7 @@ func TestGoldenValues(t *testing.T) {
 			}
 			name := dir + "/" + strings.TrimSuffix(filepath.Base(f), ".yaml")
 			t.Run(name, func(t *testing.T) {
-				objs, err := Render(specWithValues(t, goldenCaseValues(t, name)), Inputs{})
+				objs, err := renderDefaulted(t, specWithValues(t, goldenCaseValues(t, name)), Inputs{})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -11,7 +11,7 @@ import (
 // deployment.kind: DaemonSet, Traefik's readiness comes from the
 // DaemonSet; it is not Ready before a pod is, nor while a rollout runs.
 func TestDaemonSetTraefikIsObserved(t *testing.T) {
-	objs, err := Render(specWithValues(t, map[string]any{"deployment": map[string]any{"kind": "DaemonSet"}}), Inputs{})
+	objs, err := renderDefaulted(t, specWithValues(t, map[string]any{"deployment": map[string]any{"kind": "DaemonSet"}}), Inputs{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,7 +92,7 @@ func build(spec *v1alpha1.TraefikSpec, in Inputs) (*rendered, error) {
 	}
 	values := MergeValues(append(append([]map[string]any{}, in.ValuesFrom...), user)...)
 	applyClusterImageSettings(values, in)
-	objs, err := render.RenderChart(ch, values, render.Release{Name: ReleaseName, Namespace: spec.NamespaceOrDefault()})
+	objs, err := render.RenderChart(ch, values, render.Release{Name: ReleaseName, Namespace: spec.Namespace})
 	if err != nil {
 		if in.Chart == nil {
 			err = embeddedValuesError(err)

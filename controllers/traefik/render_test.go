@@ -10,6 +10,7 @@ import (
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/controllers/component"
+	"github.com/wharf-dev/wharf/internal/defaults"
 )
 
 func withValues(spec v1alpha1.TraefikSpec, values string) v1alpha1.TraefikSpec {
@@ -23,7 +24,7 @@ func TestRenderInvalidValuesStalls(t *testing.T) {
 		"template": `{"ports": {"web": {"expose": false}, "websecure": {"expose": false}}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := Render(withValues(v1alpha1.TraefikSpec{}, values), Inputs{})
+			_, err := renderDefaulted(t, withValues(v1alpha1.TraefikSpec{}, values), Inputs{})
 			s, ok := component.AsStalled(err)
 			if !ok || s.Reason != ReasonInvalidValues {
 				t.Fatalf("err = %v, want a stall with reason %s", err, ReasonInvalidValues)
@@ -31,7 +32,7 @@ func TestRenderInvalidValuesStalls(t *testing.T) {
 			t.Logf("helm says: %v", err)
 		})
 	}
-	_, err := Render(withValues(v1alpha1.TraefikSpec{}, `{"deployment": {"replicas": "two"}}`), Inputs{})
+	_, err := renderDefaulted(t, withValues(v1alpha1.TraefikSpec{}, `{"deployment": {"replicas": "two"}}`), Inputs{})
 	if !strings.Contains(err.Error(), "deployment") || !strings.Contains(err.Error(), "replicas") {
 		t.Errorf("the error does not name the key: %v", err)
 	}
@@ -39,7 +40,7 @@ func TestRenderInvalidValuesStalls(t *testing.T) {
 
 func TestRenderValuesOrder(t *testing.T) {
 	spec := withValues(v1alpha1.TraefikSpec{}, `{"deployment": {"replicas": 3}}`)
-	objs, err := Render(spec, Inputs{ValuesFrom: []map[string]any{
+	objs, err := renderDefaulted(t, spec, Inputs{ValuesFrom: []map[string]any{
 		{"deployment": map[string]any{"replicas": 2.0}, "logs": map[string]any{"general": map[string]any{"level": "WARN"}}},
 	}})
 	if err != nil {
@@ -101,7 +102,7 @@ func count(objs []*unstructured.Unstructured, kind string) int {
 }
 
 func TestRenderDashboard(t *testing.T) {
-	objs, err := Render(seedsDashboardSpec(), Inputs{DashboardSecret: "authsecret"})
+	objs, err := renderDefaulted(t, seedsDashboardSpec(), Inputs{DashboardSecret: "authsecret"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +142,7 @@ func indexOf(objs []*unstructured.Unstructured, o *unstructured.Unstructured) in
 }
 
 func TestRenderDashboardWithoutSecretRendersNoRoute(t *testing.T) {
-	objs, err := Render(seedsDashboardSpec(), Inputs{})
+	objs, err := renderDefaulted(t, seedsDashboardSpec(), Inputs{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +154,7 @@ func TestRenderDashboardWithoutSecretRendersNoRoute(t *testing.T) {
 func TestRenderDashboardBadHost(t *testing.T) {
 	spec := seedsDashboardSpec()
 	spec.Dashboard.Host = "evil`) || Host(`x"
-	_, err := Render(spec, Inputs{DashboardSecret: "authsecret"})
+	_, err := renderDefaulted(t, spec, Inputs{DashboardSecret: "authsecret"})
 	if s, ok := component.AsStalled(err); !ok || s.Reason != ReasonInvalidDashboard {
 		t.Errorf("err = %v, want a stall with reason %s", err, ReasonInvalidDashboard)
 	}
@@ -161,7 +162,7 @@ func TestRenderDashboardBadHost(t *testing.T) {
 
 func TestRenderDashboardIngressClass(t *testing.T) {
 	spec := withValues(seedsDashboardSpec(), `{"providers": {"kubernetesCRD": {"ingressClass": "internal"}}}`)
-	objs, err := Render(spec, Inputs{DashboardSecret: "authsecret"})
+	objs, err := renderDefaulted(t, spec, Inputs{DashboardSecret: "authsecret"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,6 +193,7 @@ func TestDashboardURL(t *testing.T) {
 		if tc.values != "" {
 			spec = withValues(spec, tc.values)
 		}
+		spec = defaulted(t, spec)
 		r, err := build(&spec, Inputs{DashboardSecret: "authsecret"})
 		if err != nil {
 			t.Fatal(err)
@@ -204,7 +206,7 @@ func TestDashboardURL(t *testing.T) {
 
 func TestRenderCacheHandsOutCopies(t *testing.T) {
 	var rc renderCache
-	spec := seedsDashboardSpec()
+	spec := defaulted(t, seedsDashboardSpec())
 	in := Inputs{DashboardSecret: "authsecret"}
 	a, err := rc.build(&spec, in, "embedded")
 	if err != nil {
@@ -254,7 +256,7 @@ func TestRenderClusterImageSettings(t *testing.T) {
 	checkImage(t, objs, "registry.example.com:5000/traefik:", "regcred")
 
 	var rc renderCache
-	spec := v1alpha1.TraefikSpec{}
+	spec := defaulted(t, v1alpha1.TraefikSpec{})
 	if _, err := rc.build(&spec, Inputs{}, "embedded"); err != nil {
 		t.Fatal(err)
 	}
@@ -274,4 +276,21 @@ func checkImage(t *testing.T, objs []*unstructured.Unstructured, imagePrefix, pu
 	if ps, _ := pod["imagePullSecrets"].([]any); len(ps) != 1 || ps[0].(map[string]any)["name"] != pullSecret {
 		t.Errorf("imagePullSecrets %v, want %s", pod["imagePullSecrets"], pullSecret)
 	}
+}
+
+// renderDefaulted renders spec as the operator sees it: with the defaults
+// the API server fills from the CRD.
+func renderDefaulted(tb testing.TB, spec v1alpha1.TraefikSpec, in Inputs) ([]*unstructured.Unstructured, error) {
+	tb.Helper()
+	return Render(defaulted(tb, spec), in)
+}
+
+// defaulted returns spec with the CRD's defaults.
+func defaulted(tb testing.TB, spec v1alpha1.TraefikSpec) v1alpha1.TraefikSpec {
+	tb.Helper()
+	s, err := defaults.Spec(v1alpha1.ClusterNetworkingSpec{Traefik: spec})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s.Traefik
 }

@@ -102,7 +102,7 @@ func parseValuesDocument(data []byte) (map[string]any, error) {
 // HelmChartConfig in a cluster without its CRD; a document that is not
 // YAML stalls the component until it is fixed.
 func resolveValuesFrom(ctx context.Context, r client.Reader, spec *v1alpha1.TraefikSpec) ([]map[string]any, error) {
-	ns := spec.NamespaceOrDefault()
+	ns := spec.Namespace
 	docs := make([]map[string]any, 0, len(spec.ValuesFrom))
 	for i, ref := range spec.ValuesFrom {
 		where := describeRef(ns, ref)
@@ -143,17 +143,17 @@ func readValuesKey(ctx context.Context, r client.Reader, ns string, ref v1alpha1
 		if err := r.Get(ctx, key, cm); err != nil {
 			return nil, false, ignoreNotFound(err, "ConfigMap", key)
 		}
-		if s, ok := cm.Data[keyOf(ref)]; ok {
+		if s, ok := cm.Data[ref.Key]; ok {
 			return []byte(s), true, nil
 		}
-		b, ok := cm.BinaryData[keyOf(ref)]
+		b, ok := cm.BinaryData[ref.Key]
 		return b, ok, nil
 	case "Secret":
 		s := &corev1.Secret{}
 		if err := r.Get(ctx, key, s); err != nil {
 			return nil, false, ignoreNotFound(err, "Secret", key)
 		}
-		b, ok := s.Data[keyOf(ref)]
+		b, ok := s.Data[ref.Key]
 		return b, ok, nil
 	case "HelmChartConfig":
 		return readHelmChartConfig(ctx, r, key)
@@ -195,19 +195,11 @@ func ignoreNotFound(err error, kind string, key client.ObjectKey) error {
 	return fmt.Errorf("read %s %s: %w", kind, key, err)
 }
 
-// keyOf returns the key a reference reads, values.yaml by default.
-func keyOf(ref v1alpha1.ValuesReference) string {
-	if ref.Key == "" {
-		return "values.yaml"
-	}
-	return ref.Key
-}
-
 func describeRef(ns string, ref v1alpha1.ValuesReference) string {
 	if ref.Kind == "HelmChartConfig" {
 		return fmt.Sprintf("spec.valuesContent of HelmChartConfig %s/%s", ns, ref.Name)
 	}
-	return fmt.Sprintf("key %q of %s %s/%s", keyOf(ref), ref.Kind, ns, ref.Name)
+	return fmt.Sprintf("key %q of %s %s/%s", ref.Key, ref.Kind, ns, ref.Name)
 }
 
 // readsHelmChartConfig reports whether spec reads a HelmChartConfig.

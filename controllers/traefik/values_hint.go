@@ -37,7 +37,7 @@ func checkDashboardRoutes(spec *v1alpha1.TraefikSpec, objs []*unstructured.Unstr
 		return nil
 	}
 	for _, o := range objs {
-		if o.GetKind() == "IngressRoute" && o.GetName() == DashboardRouteName && o.GetNamespace() == spec.NamespaceOrDefault() {
+		if o.GetKind() == "IngressRoute" && o.GetName() == DashboardRouteName && o.GetNamespace() == spec.Namespace {
 			return component.Stalledf(ReasonInvalidValues,
 				"ingressRoute.dashboard.enabled and spec.traefik.dashboard.enabled both expose the dashboard as IngressRoute %s: enable one of them",
 				DashboardRouteName)

@@ -84,7 +84,7 @@ func TestValuesUnknownKeyRefused(t *testing.T) {
 		{`{"logs": {"access": {"enable": true}}}`, "enable"},
 		{`{"providers": {"kubernetesGateway": {"enabeld": true}}}`, "enabeld"},
 	} {
-		_, err := Render(withValues(specWithValues(t, nil), tc.values), Inputs{})
+		_, err := renderDefaulted(t, withValues(specWithValues(t, nil), tc.values), Inputs{})
 		s, ok := component.AsStalled(err)
 		if !ok || s.Reason != ReasonInvalidValues {
 			t.Errorf("%s: err = %v, want a stall with reason %s", tc.values, err, ReasonInvalidValues)
@@ -107,7 +107,7 @@ func TestValuesUpstreamShapesAccepted(t *testing.T) {
 		`{"deployment": {"hostNetwork": true, "strategy": {"type": "Recreate"}, "additionalVolumeMounts": []}}`,
 		`{"metrics": {"prometheus": null}, "ports": {"metrics": null}}`,
 	} {
-		if _, err := Render(withValues(specWithValues(t, nil), values), Inputs{}); err != nil {
+		if _, err := renderDefaulted(t, withValues(specWithValues(t, nil), values), Inputs{}); err != nil {
 			t.Errorf("%s: %v", values, err)
 		}
 	}
@@ -118,7 +118,7 @@ func TestValuesUpstreamShapesAccepted(t *testing.T) {
 // kind and objects the upstream chart gives them.
 func TestParityK3sMigration(t *testing.T) {
 	render := func(t *testing.T, name string) []*unstructured.Unstructured {
-		objs, err := Render(specWithValues(t, goldenCaseValues(t, "k3s-migration/"+name)), Inputs{})
+		objs, err := renderDefaulted(t, specWithValues(t, goldenCaseValues(t, "k3s-migration/"+name)), Inputs{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,7 +138,7 @@ func TestParityK3sMigration(t *testing.T) {
 			`{"ports": {"web": {"redirectTo": {"port": "websecure"}}}}`,
 			`{"ports": {"web": {"redirectTo": "websecure"}}}`,
 		} {
-			objs, err := Render(withValues(specWithValues(t, nil), older), Inputs{})
+			objs, err := renderDefaulted(t, withValues(specWithValues(t, nil), older), Inputs{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -201,7 +201,7 @@ func TestParityK3sMigration(t *testing.T) {
 // TestValuesMetricsEntryPoint: metrics are served on the entry point
 // named metrics, port 9100, as K3s's values have them.
 func TestValuesMetricsEntryPoint(t *testing.T) {
-	objs, err := Render(specWithValues(t, nil), Inputs{})
+	objs, err := renderDefaulted(t, specWithValues(t, nil), Inputs{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func TestValuesMetricsEntryPoint(t *testing.T) {
 // wharf's cannot both be enabled.
 func TestValuesDashboardRoutesConflict(t *testing.T) {
 	spec := withValues(seedsDashboardSpec(), `{"ingressRoute": {"dashboard": {"enabled": true}}}`)
-	_, err := Render(spec, Inputs{DashboardSecret: "authsecret"})
+	_, err := renderDefaulted(t, spec, Inputs{DashboardSecret: "authsecret"})
 	if s, ok := component.AsStalled(err); !ok || s.Reason != ReasonInvalidValues {
 		t.Fatalf("err = %v, want a stall with reason %s", err, ReasonInvalidValues)
 	}

@@ -94,12 +94,13 @@ func TestResolveValuesFrom(t *testing.T) {
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "broken", Namespace: ns},
 			Data: map[string]string{"values.yaml": "logs: [unclosed\n"}},
 	).Build()
-	spec := &v1alpha1.TraefikSpec{ValuesFrom: []v1alpha1.ValuesReference{
+	defaultedSpec := defaulted(t, v1alpha1.TraefikSpec{ValuesFrom: []v1alpha1.ValuesReference{
 		{Kind: "ConfigMap", Name: "base"},
 		{Kind: "Secret", Name: "private", Key: "extra"},
 		{Kind: "ConfigMap", Name: "absent", Optional: true},
 		{Kind: "ConfigMap", Name: "base", Key: "absent-key", Optional: true},
-	}}
+	}})
+	spec := &defaultedSpec
 	docs, err := resolveValuesFrom(context.Background(), r, spec)
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +113,7 @@ func TestResolveValuesFrom(t *testing.T) {
 		t.Errorf("later valuesFrom entries must win")
 	}
 
-	spec.ValuesFrom = []v1alpha1.ValuesReference{{Kind: "ConfigMap", Name: "absent"}}
+	spec.ValuesFrom = defaulted(t, v1alpha1.TraefikSpec{ValuesFrom: []v1alpha1.ValuesReference{{Kind: "ConfigMap", Name: "absent"}}}).ValuesFrom
 	_, err = resolveValuesFrom(context.Background(), r, spec)
 	var re *reasonError
 	if !errors.As(err, &re) || re.ConditionReason() != ReasonValuesFromMissing {
@@ -122,7 +123,7 @@ func TestResolveValuesFrom(t *testing.T) {
 		t.Errorf("a missing ConfigMap must not stall: it may be created later")
 	}
 
-	spec.ValuesFrom = []v1alpha1.ValuesReference{{Kind: "ConfigMap", Name: "broken"}}
+	spec.ValuesFrom = defaulted(t, v1alpha1.TraefikSpec{ValuesFrom: []v1alpha1.ValuesReference{{Kind: "ConfigMap", Name: "broken"}}}).ValuesFrom
 	_, err = resolveValuesFrom(context.Background(), r, spec)
 	if s, ok := component.AsStalled(err); !ok || s.Reason != ReasonInvalidValues || !strings.Contains(err.Error(), "broken") {
 		t.Errorf("malformed YAML gave %v, want a stall with reason %s naming the ConfigMap", err, ReasonInvalidValues)

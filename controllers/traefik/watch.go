@@ -57,7 +57,7 @@ func (c *Component) referencing(kind string) handler.MapFunc {
 // References reports whether spec reads the ConfigMap or Secret (kind)
 // namespace/name: through valuesFrom, or as the dashboard's Secret.
 func References(spec *v1alpha1.TraefikSpec, kind, namespace, name string) bool {
-	if !spec.IsEnabled() || namespace != spec.NamespaceOrDefault() {
+	if !spec.IsEnabled() || namespace != spec.Namespace {
 		return false
 	}
 	for _, ref := range spec.ValuesFrom {

@@ -58,7 +58,7 @@ func setInstallStrategy(_ options, in *install, csv *unstructured.Unstructured) 
 	d := in.deployment
 	spec, _, err := unstructured.NestedMap(d.Object, "spec")
 	if err != nil {
-		return fmt.Errorf("Deployment %s: %w", d.GetName(), err)
+		return fmt.Errorf("manager deployment %s: %w", d.GetName(), err)
 	}
 	deployment := map[string]any{"name": d.GetName(), "spec": spec}
 	if labels := d.GetLabels(); len(labels) > 0 {

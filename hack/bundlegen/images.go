@@ -17,11 +17,11 @@ import (
 func setImages(_ options, in *install, csv *unstructured.Unstructured) error {
 	containers, _, err := unstructured.NestedSlice(in.deployment.Object, "spec", "template", "spec", "containers")
 	if err != nil || len(containers) == 0 {
-		return fmt.Errorf("Deployment %s has no containers", in.deployment.GetName())
+		return fmt.Errorf("manager deployment %s has no containers", in.deployment.GetName())
 	}
 	manager, _ := containers[0].(map[string]any)["image"].(string)
 	if manager == "" {
-		return fmt.Errorf("Deployment %s: the first container has no image", in.deployment.GetName())
+		return fmt.Errorf("manager deployment %s: the first container has no image", in.deployment.GetName())
 	}
 	traefik, err := traefikImage()
 	if err != nil {

@@ -191,7 +191,7 @@ func ownedFields(obj metav1.Object, manager string) string {
 		}
 		h.Write([]byte(mf.APIVersion))
 		h.Write([]byte(mf.Subresource))
-		h.Write(fieldSetDigest(mf.FieldsV1.Raw))
+		h.Write(fieldSetDigest(mf.FieldsV1.GetRawBytes()))
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -216,7 +216,7 @@ func CompactFieldSets(obj metav1.Object, manager string) {
 	mfs := obj.GetManagedFields()
 	for i := range mfs {
 		if mfs[i].Manager == manager && mfs[i].Operation == metav1.ManagedFieldsOperationApply && mfs[i].FieldsV1 != nil {
-			mfs[i].FieldsV1 = &metav1.FieldsV1{Raw: fieldSetDigest(mfs[i].FieldsV1.Raw)}
+			mfs[i].FieldsV1 = metav1.NewFieldsV1(string(fieldSetDigest(mfs[i].FieldsV1.GetRawBytes())))
 		}
 	}
 }

@@ -14,19 +14,19 @@ func TestCompactFieldSetsKeepsOwnership(t *testing.T) {
 	object := func(fields string) *metav1.ObjectMeta {
 		return &metav1.ObjectMeta{ManagedFields: []metav1.ManagedFieldsEntry{
 			{Manager: "wharf", Operation: metav1.ManagedFieldsOperationApply, APIVersion: "apps/v1",
-				FieldsV1: &metav1.FieldsV1{Raw: []byte(fields)}},
+				FieldsV1: metav1.NewFieldsV1(fields)},
 			{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate,
-				FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:status":{}}`)}},
+				FieldsV1: metav1.NewFieldsV1(`{"f:status":{}}`)},
 		}}
 	}
 	full := object(`{"f:spec":{"f:template":{"f:spec":{"f:containers":{}}}}}`)
 	compact := object(`{"f:spec":{"f:template":{"f:spec":{"f:containers":{}}}}}`)
 	CompactFieldSets(compact, "wharf")
 
-	if raw := string(compact.ManagedFields[0].FieldsV1.Raw); !strings.HasPrefix(raw, fieldSetDigestPrefix) || len(raw) > 80 {
+	if raw := compact.ManagedFields[0].FieldsV1.GetRawString(); !strings.HasPrefix(raw, fieldSetDigestPrefix) || len(raw) > 80 {
 		t.Errorf("wharf's field set was not replaced by a digest: %q", raw)
 	}
-	if raw := string(compact.ManagedFields[1].FieldsV1.Raw); raw != `{"f:status":{}}` {
+	if raw := compact.ManagedFields[1].FieldsV1.GetRawString(); raw != `{"f:status":{}}` {
 		t.Errorf("another manager's field set changed: %q", raw)
 	}
 	if ownedFields(compact, "wharf") != ownedFields(full, "wharf") {

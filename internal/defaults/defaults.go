@@ -93,3 +93,13 @@ func fill(x any, s *apiextensionsv1.JSONSchemaProps) error {
 	}
 	return nil
 }
+
+// Spec returns spec filled with its schema's defaults: Apply for code that
+// holds a bare spec, such as tests of the pure renderers.
+func Spec(spec v1alpha1.ClusterNetworkingSpec) (v1alpha1.ClusterNetworkingSpec, error) {
+	cn := &v1alpha1.ClusterNetworking{Spec: *spec.DeepCopy()}
+	if err := Apply(cn); err != nil {
+		return v1alpha1.ClusterNetworkingSpec{}, err
+	}
+	return cn.Spec, nil
+}

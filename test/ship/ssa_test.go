@@ -87,7 +87,7 @@ func checkFieldOwners(t *testing.T, cn *unstructured.Unstructured) {
 	for _, mf := range cn.GetManagedFields() {
 		fields := map[string]any{}
 		if mf.FieldsV1 != nil {
-			if err := json.Unmarshal(mf.FieldsV1.Raw, &fields); err != nil {
+			if err := json.Unmarshal(mf.FieldsV1.GetRawBytes(), &fields); err != nil {
 				t.Fatal(err)
 			}
 		}
