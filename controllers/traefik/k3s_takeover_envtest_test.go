@@ -161,6 +161,37 @@ func TestK3sTraefikTakeOver(t *testing.T) {
 			t.Errorf("the traefik Service's ingress is %v", in)
 		}
 	})
+
+	t.Run("rollback: K3s's Traefik installs again over what wharf released", func(t *testing.T) {
+		setTraefik(t, c, func(s *v1alpha1.TraefikSpec) { s.Enabled = ptr.To(false) })
+		eventually(t, timeout, func() error {
+			for id := range before {
+				if u := id.get(c); u != nil && apply.IsWharfs(u.GetLabels()) {
+					return fmt.Errorf("%s is still wharf's: labels %v", id, u.GetLabels())
+				}
+			}
+			return nil
+		})
+		cn := getCN(t, c)
+		if err := c.Delete(ctx, cn); err != nil {
+			t.Fatal(err)
+		}
+		if err := deployer.Apply(k3s.Traefik()...); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := helm.Install("traefik-crd", k3s.CRDChart(ch), nil, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := helm.Install("traefik", ch, withWitness, true); err != nil {
+			t.Fatal(err)
+		}
+		unchangedSince(t, c, before)
+		for _, u := range userObjects {
+			if err := objectExists(c, u.GroupVersionKind(), u.GetNamespace(), u.GetName()); err != nil {
+				t.Errorf("the user's %s %s: %v", u.GetKind(), u.GetName(), err)
+			}
+		}
+	})
 }
 
 // objectID names one object for unchangedSince.
