@@ -10,9 +10,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
@@ -46,7 +43,7 @@ func TestAdoptDryRunOnK3sCoreDNS(t *testing.T) {
 	if err := os.WriteFile(file, []byte(cn), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	kubeconfig := writeKubeconfig(t, env.Config, dir)
+	kubeconfig := testenv.WriteKubeconfig(t, env.Config)
 
 	if code, _, errOut := runCmd(t, "", "adopt", "-f", file, "--kubeconfig", kubeconfig); code == 0 || !strings.Contains(errOut, "--dry-run") {
 		t.Errorf("adopt without --dry-run: exit %d, %s", code, errOut)
@@ -78,19 +75,4 @@ func TestAdoptDryRunOnK3sCoreDNS(t *testing.T) {
 	if err := env.Client.Get(ctx, client.ObjectKey{Name: "system:coredns"}, &rbacv1.ClusterRole{}); !apierrors.IsNotFound(err) {
 		t.Errorf("the dry run created the ClusterRole (err %v)", err)
 	}
-}
-
-// writeKubeconfig writes a kubeconfig for cfg into dir and returns its path.
-func writeKubeconfig(t *testing.T, cfg *rest.Config, dir string) string {
-	t.Helper()
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["test"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
-	kc.Contexts["test"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: "admin"}
-	kc.CurrentContext = "test"
-	path := filepath.Join(dir, "kubeconfig")
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }

@@ -193,28 +193,15 @@ type ingressProbe struct {
 func startIngressProbe(ctx context.Context, t *testing.T, cl client.Client, services []*corev1.Service, want []string) *ingressProbe {
 	t.Helper()
 	p := &ingressProbe{}
-	probeCtx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			for _, svc := range services {
-				got, err := slbIngressIPs(probeCtx, cl, svc.Name)
-				if probeCtx.Err() != nil {
-					return
-				}
-				p.record(svc.Name, got, want, err)
-			}
-			select {
-			case <-probeCtx.Done():
+	p.done = every(ctx, t, 100*time.Millisecond, func(ctx context.Context) {
+		for _, svc := range services {
+			got, err := slbIngressIPs(ctx, cl, svc.Name)
+			if ctx.Err() != nil {
 				return
-			case <-tick.C:
 			}
+			p.record(svc.Name, got, want, err)
 		}
 	})
-	p.done = sync.OnceFunc(func() { cancel(); wg.Wait() })
-	t.Cleanup(p.done)
 	return p
 }
 

@@ -254,25 +254,35 @@ type dnsProbe struct {
 func startDNSProbe(ctx context.Context, t *testing.T, cl client.Client, kubelet *corednsKubelet, answers map[string]string) *dnsProbe {
 	t.Helper()
 	p := &dnsProbe{}
-	probeCtx, cancel := context.WithCancel(ctx)
+	p.done = every(ctx, t, 100*time.Millisecond, func(ctx context.Context) {
+		for name, want := range answers {
+			p.record(ctx, func() error { return lookupThroughKubeDNS(ctx, cl, kubelet, name, want) })
+		}
+	})
+	return p
+}
+
+// every runs fn at once and then every period, in a goroutine, until the
+// returned stop is called or t ends; stop waits for fn to return. fn's
+// context is cancelled by stop.
+func every(ctx context.Context, t *testing.T, period time.Duration, fn func(ctx context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		tick := time.NewTicker(100 * time.Millisecond)
+		tick := time.NewTicker(period)
 		defer tick.Stop()
 		for {
-			for name, want := range answers {
-				p.record(probeCtx, func() error { return lookupThroughKubeDNS(probeCtx, cl, kubelet, name, want) })
-			}
+			fn(ctx)
 			select {
-			case <-probeCtx.Done():
+			case <-ctx.Done():
 				return
 			case <-tick.C:
 			}
 		}
 	})
-	p.done = sync.OnceFunc(func() { cancel(); wg.Wait() })
-	t.Cleanup(p.done)
-	return p
+	stop = sync.OnceFunc(func() { cancel(); wg.Wait() })
+	t.Cleanup(stop)
+	return stop
 }
 
 // record counts one lookup, unless the probe stopped during it.
