@@ -46,12 +46,22 @@ func TestManagerLeavesOutTheValidationLibraries(t *testing.T) {
 	}
 }
 
-// wrangler stands in for K3s's deploy controller in tests only; the
-// manager must not link it.
-func TestManagerLeavesOutWrangler(t *testing.T) {
+// wrangler and Helm's install and uninstall actions stand in for K3s's
+// deploy controller and helm-controller in tests only; the manager must not
+// link them, nor Helm's release storage, which brings SQL drivers along.
+var testOnly = []string{
+	"github.com/rancher/",
+	"helm.sh/helm/v3/pkg/action",
+	"helm.sh/helm/v3/pkg/storage",
+	"github.com/lib/pq",
+}
+
+func TestManagerLeavesOutTestOnlyDependencies(t *testing.T) {
 	for _, p := range deps(t, ".") {
-		if strings.HasPrefix(p, "github.com/rancher/") {
-			t.Errorf("the manager links %s, a test-only dependency", p)
+		for _, prefix := range testOnly {
+			if strings.HasPrefix(p, prefix) {
+				t.Errorf("the manager links %s, a test-only dependency", p)
+			}
 		}
 	}
 }

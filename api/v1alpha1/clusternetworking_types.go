@@ -309,6 +309,22 @@ type TraefikSpec struct {
 	// protected by basic authentication.
 	// +optional
 	Dashboard DashboardSpec `json:"dashboard,omitempty"`
+
+	// adoptHelmReleases names Helm releases in the Traefik namespace whose
+	// objects wharf takes over in place where it renders the same object
+	// (kind, namespace, name): K3s installs its Traefik as the releases
+	// traefik and traefik-crd in kube-system. wharf then marks each such
+	// object in the releases' records with helm.sh/resource-policy: keep,
+	// so that uninstalling a release (k3s --disable traefik, helm
+	// uninstall) leaves it running; the rest of each record stays as it
+	// is. Empty: wharf takes over nothing of Traefik's and reports a
+	// Conflict for an object it did not create.
+	// +kubebuilder:validation:MaxItems=4
+	// +kubebuilder:validation:items:MaxLength=53
+	// +kubebuilder:validation:XValidation:rule="self.all(r, r.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'))",message="adoptHelmReleases must be Helm release names such as traefik and traefik-crd: lowercase letters, digits and '-'"
+	// +listType=set
+	// +optional
+	AdoptHelmReleases []string `json:"adoptHelmReleases,omitempty"`
 }
 
 // ValuesReference names a key of a ConfigMap or Secret in the Traefik

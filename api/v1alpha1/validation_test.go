@@ -52,6 +52,12 @@ spec: {traefik: {dashboard: {enabled: true, host: traefik.example.com}}}`, "the 
 		{"dashboard enabled without a host", `
 metadata: {name: cluster}
 spec: {traefik: {dashboard: {enabled: true, basicAuth: {}}}}`, "the dashboard needs a host"},
+		{"K3s's Traefik releases are adopted by name", `
+metadata: {name: cluster}
+spec: {traefik: {adoptHelmReleases: [traefik, traefik-crd]}}`, ""},
+		{"an adopted release name with a capital", `
+metadata: {name: cluster}
+spec: {traefik: {adoptHelmReleases: [Traefik]}}`, "adoptHelmReleases must be Helm release names such as traefik and traefik-crd"},
 		{"clusterIP not an IP", `
 metadata: {name: cluster}
 spec: {coredns: {clusterIP: 10.43.0.300}}`, "clusterIP must be an IPv4 or IPv6 address"},

@@ -2,8 +2,9 @@
 // checks a ClusterNetworking as the API server would, without a cluster,
 // and prints the objects wharf would apply for it:
 //
-//	kubectl-wharf validate -f FILE   refuse what the API server would refuse
-//	kubectl-wharf render -f FILE     the same, then print the objects
+//	kubectl-wharf validate -f FILE            refuse what the API server would refuse
+//	kubectl-wharf render -f FILE              the same, then print the objects
+//	kubectl-wharf adopt --dry-run -f FILE     what applying FILE would do to the cluster's objects
 //
 // It validates with the API server's own code (OpenAPI schema, CEL rules,
 // structural defaulting) against the CRD embedded at build time, so its
@@ -13,16 +14,22 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/config/crd"
+	"github.com/wharf-dev/wharf/controllers"
 	"github.com/wharf-dev/wharf/internal/crdvalidate"
 	"github.com/wharf-dev/wharf/internal/preview"
+	"github.com/wharf-dev/wharf/internal/takeover"
 )
 
 // version is set at build time.
@@ -30,6 +37,7 @@ var version = "dev"
 
 const usage = `Usage: kubectl-wharf validate -f FILE
        kubectl-wharf render -f FILE
+       kubectl-wharf adopt --dry-run -f FILE [--kubeconfig PATH]
        kubectl-wharf --version
 
 validate checks the ClusterNetworking in FILE ("-" for standard input) as
@@ -38,6 +46,13 @@ the OpenAPI schema, the CEL rules and the metadata, with the API server's
 messages. render does the same, fills the schema's defaults and prints, as
 one YAML stream, the objects wharf would apply for it (with no nodes and
 the default DNS IP, as no cluster is read).
+
+adopt --dry-run validates the same way, then renders against the cluster
+of KUBECONFIG (or --kubeconfig) as the operator would and prints, for each
+object, whether applying FILE would keep it as it runs (only labels and
+annotations change), change it (with a diff from what runs), create it, or
+refuse to take it over. It writes nothing: every write goes to the API
+server as a dry run.
 
 Installed on the PATH, it also runs as "kubectl wharf".
 `
@@ -60,7 +75,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
-	case "validate", "render":
+	case "validate", "render", "adopt":
 		err = runFile(cmd, args[1:], stdin, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
@@ -81,12 +96,17 @@ func runFile(cmd string, args []string, stdin io.Reader, stdout, stderr io.Write
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), usage+"\nFlags:\n"); fs.PrintDefaults() }
 	file := fs.String("f", "", "file holding a ClusterNetworking (\"-\" for standard input)")
+	dryRun := fs.Bool("dry-run", false, "adopt: only tell what applying FILE would do (required)")
+	kubeconfig := fs.String("kubeconfig", "", "adopt: the cluster's kubeconfig (default: KUBECONFIG, then ~/.kube/config)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *file == "" || fs.NArg() > 0 {
 		fs.Usage()
 		return fmt.Errorf("%s needs -f FILE and nothing else", cmd)
+	}
+	if cmd == "adopt" && !*dryRun {
+		return errors.New("adopt only plans: add --dry-run; applying the ClusterNetworking takes over")
 	}
 	data, err := preview.Read(*file, stdin)
 	if err != nil {
@@ -104,11 +124,33 @@ func runFile(cmd string, args []string, stdin io.Reader, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
+	if cmd == "adopt" {
+		return plan(cn, *kubeconfig, stdout)
+	}
 	objs, err := preview.Objects(cn)
 	if err != nil {
 		return err
 	}
 	return preview.Write(stdout, objs)
+}
+
+// plan prints what applying cn to the cluster of kubeconfig would do.
+func plan(cn *v1alpha1.ClusterNetworking, kubeconfig string, stdout io.Writer) error {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return fmt.Errorf("load the kubeconfig: %w", err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: controllers.NewScheme()})
+	if err != nil {
+		return fmt.Errorf("connect to the cluster: %w", err)
+	}
+	steps, err := takeover.Plan(context.Background(), c, cn)
+	if err != nil {
+		return err
+	}
+	return takeover.Write(stdout, steps)
 }
 
 // admit finds the ClusterNetworking in data and admits it as the API

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/controllers/component"
+	"github.com/wharf-dev/wharf/internal/helmrelease"
 )
 
 // What the component applies, prunes and watches. The operator also holds
@@ -74,6 +75,10 @@ type lastRender struct {
 	*rendered
 	dashboardSecret  string
 	dashboardProblem error
+	// adoptable are the objects of the Helm releases named in
+	// spec.adoptHelmReleases that wharf renders too, in namespace.
+	adoptable []helmrelease.Object
+	namespace string
 }
 
 // New returns the Traefik component. Remote charts are cached in
@@ -130,6 +135,10 @@ func (c *Component) Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) 
 		}
 	}
 	if last.rendered, err = c.cache.build(&spec, in, chartID); err != nil {
+		return nil, err
+	}
+	last.namespace = spec.Namespace
+	if last.adoptable, err = c.markReleases(ctx, cn, last.objects); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()

@@ -15,26 +15,12 @@ import (
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/internal/golden"
 	"github.com/wharf-dev/wharf/internal/render"
+	"github.com/wharf-dev/wharf/test/k3s"
 )
 
 // k3sValuesFrom is a values document as a user would keep it in a
 // ConfigMap: the image and metrics port K3s packages Traefik with.
-const k3sValuesFrom = `
-image:
-  registry: docker.io
-  repository: rancher/mirrored-library-traefik
-  tag: "3.3.6"
-deployment:
-  podAnnotations:
-    prometheus.io/port: "9100"
-    prometheus.io/scrape: "true"
-ports:
-  metrics:
-    port: 9100
-    expose: false
-    exposedPort: 9100
-    protocol: TCP
-`
+const k3sValuesFrom = k3s.TraefikValues
 
 // k3sValues are spec.values over it: HTTP redirected to HTTPS, client IPs
 // kept, debug logs, and a null that drops a default annotation.

@@ -14,6 +14,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
+	"github.com/wharf-dev/wharf/internal/apply"
 )
 
 // traefikGroup is the API group of Traefik's custom resources.
@@ -23,14 +24,24 @@ const traefikGroup = "traefik.io"
 // kept, all of them, while any custom resource of theirs exists that is
 // not itself being pruned now (users' IngressRoutes and Middlewares would
 // be deleted with the CRD). Kept CRDs are checked again every minute and
-// on every reconcile, and go once the last such resource is gone.
+// on every reconcile, and go once the last such resource is gone. CRDs
+// wharf adopted (spec.adoptHelmReleases) are pruned at once: pruning
+// releases them, it never deletes them.
 func (c *Component) FilterPrune(ctx context.Context, stale []v1alpha1.InventoryEntry) (prune, keep []v1alpha1.InventoryEntry, err error) {
 	var crds []v1alpha1.InventoryEntry
 	for _, e := range stale {
-		if isTraefikCRD(e) {
-			crds = append(crds, e)
-		} else {
+		if !isTraefikCRD(e) {
 			prune = append(prune, e)
+			continue
+		}
+		adopted, err := c.adoptedCRD(ctx, e.Name)
+		if err != nil {
+			return nil, nil, err
+		}
+		if adopted {
+			prune = append(prune, e)
+		} else {
+			crds = append(crds, e)
 		}
 	}
 	if len(crds) == 0 {
@@ -52,6 +63,19 @@ func (c *Component) FilterPrune(ctx context.Context, stale []v1alpha1.InventoryE
 		}
 	}
 	return append(prune, crds...), nil, nil
+}
+
+// adoptedCRD reports whether the CRD name exists and wharf adopted it.
+func (c *Component) adoptedCRD(ctx context.Context, name string) (bool, error) {
+	live := &metav1.PartialObjectMetadata{}
+	live.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+	if err := c.deps.Reader.Get(ctx, client.ObjectKey{Name: name}, live); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("read CRD %s: %w", name, err)
+	}
+	return live.GetAnnotations()[apply.OriginAnnotation] == apply.OriginAdopted, nil
 }
 
 func isTraefikCRD(e v1alpha1.InventoryEntry) bool {

@@ -118,10 +118,23 @@ func (a *Applier) Prune(ctx context.Context, entries []v1alpha1.InventoryEntry) 
 	return cs, joinErrors(errs)
 }
 
+// helmReleaseNameAnnotation is the annotation Helm records the release
+// owning an object in. Helm installs or upgrades a release over an
+// existing object only when it carries that annotation and the
+// app.kubernetes.io/managed-by label says Helm (helm.sh/helm/v3 pkg/action,
+// existingResourceConflict).
+const helmReleaseNameAnnotation = "meta.helm.sh/release-name"
+
+// helmManagedBy is the managed-by label value of objects Helm installed.
+const helmManagedBy = "Helm"
+
 // Release hands an object wharf adopted back: it removes wharf's labels,
 // annotations and any owner reference to a ClusterNetworking, and leaves
-// the object otherwise as it is. live needs its kind, name, namespace,
-// resource version and metadata.
+// the object otherwise as it is. An object a Helm release installed (it
+// carries helmReleaseNameAnnotation) gets its managed-by label back as
+// Helm set it, so that installing the release again (K3s's Traefik
+// re-enabled) takes the object back instead of failing. live needs its
+// kind, name, namespace, resource version and metadata.
 func (a *Applier) Release(ctx context.Context, live *metav1.PartialObjectMetadata) error {
 	meta := map[string]any{"resourceVersion": live.GetResourceVersion()}
 	labels := map[string]any{}
@@ -129,6 +142,9 @@ func (a *Applier) Release(ctx context.Context, live *metav1.PartialObjectMetadat
 		if _, ok := live.GetLabels()[k]; ok {
 			labels[k] = nil
 		}
+	}
+	if _, ok := live.GetAnnotations()[helmReleaseNameAnnotation]; ok {
+		labels[ManagedByLabel] = helmManagedBy
 	}
 	annotations := map[string]any{}
 	for _, k := range []string{AppliedHashAnnotation, OriginAnnotation} {

@@ -16,12 +16,16 @@ import (
 // sends the operator's logs to t. The cluster stops when t ends.
 func startCluster(ctx context.Context, t *testing.T) *cluster.Cluster {
 	t.Helper()
-	c := cluster.StartForTest(ctx, t, cluster.Options{
-		Nodes: []cluster.Node{
-			{Name: "master01", InternalIP: "10.0.0.51"},
-			{Name: "master02", InternalIP: "10.0.0.52"},
-		},
-	}, "coredns")
+	return startClusterWith(ctx, t,
+		cluster.Node{Name: "master01", InternalIP: "10.0.0.51"},
+		cluster.Node{Name: "master02", InternalIP: "10.0.0.52"})
+}
+
+// startClusterWith is startCluster with the given kwok nodes (none: the
+// test brings its own, see corednsKubelet).
+func startClusterWith(ctx context.Context, t *testing.T, nodes ...cluster.Node) *cluster.Cluster {
+	t.Helper()
+	c := cluster.StartForTest(ctx, t, cluster.Options{Nodes: nodes}, "coredns")
 	_, err := envtest.InstallCRDs(c.Config(), envtest.CRDInstallOptions{
 		Paths:              []string{filepath.Join(testenv.RepoRoot(), "config", "crd", "bases")},
 		ErrorIfPathMissing: true,

@@ -129,6 +129,7 @@ type corednsKubelet struct {
 
 type kubeletPod struct {
 	uid    string
+	ip     string // the pod IP reported in its status
 	addr   string // DNS address when running
 	server *cluster.CoreDNS
 	failed bool
@@ -267,8 +268,8 @@ func (k *corednsKubelet) sync(ctx context.Context, pod *corev1.Pod) error {
 	if kp != nil {
 		return nil
 	}
-	kp = &kubeletPod{uid: string(pod.UID)}
 	ip := k.allocateIP()
+	kp = &kubeletPod{uid: string(pod.UID), ip: ip}
 	logTail, err := k.run(ctx, pod.Name, kp)
 	k.mu.Lock()
 	k.pods[pod.Name] = kp
@@ -371,6 +372,19 @@ func (k *corednsKubelet) crashed() []string {
 		}
 	}
 	return out
+}
+
+// serverAt returns the DNS address of the running coredns of the pod with
+// IP ip, or "" when no such pod runs: what a packet to ip:53 would reach.
+func (k *corednsKubelet) serverAt(ip string) string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, p := range k.pods {
+		if p.ip == ip && p.server != nil {
+			return p.addr
+		}
+	}
+	return ""
 }
 
 // expect asks pod's coredns for name's A records.

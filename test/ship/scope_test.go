@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
@@ -104,7 +105,7 @@ func TestManagerScope(t *testing.T) {
 			// A kind whose CRD was just applied is served after a moment.
 			var err error
 			_ = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-				err = mgr.Patch(ctx, o.DeepCopy(), client.Apply, client.FieldOwner("wharf"), client.ForceOwnership) //nolint:staticcheck // as wharf's Applier
+				err = serverSideApply(ctx, mgr, o.DeepCopy(), client.FieldOwner("wharf"), client.ForceOwnership) // as wharf's Applier
 				return !meta.IsNoMatchError(err), nil
 			})
 			if err != nil {
@@ -139,7 +140,7 @@ func TestManagerScope(t *testing.T) {
 			crb := &rbacv1.ClusterRoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"},
 				ObjectMeta: metav1.ObjectMeta{Name: "traefik-kube-system"},
 				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "traefik-kube-system"}, Subjects: subjects}
-			expectRefused(t, mgr.Patch(ctx, crb, client.Apply, client.FieldOwner("wharf"), client.ForceOwnership), byPolicy) //nolint:staticcheck
+			expectRefused(t, serverSideApply(ctx, mgr, crb, client.FieldOwner("wharf"), client.ForceOwnership), byPolicy)
 		}
 		crb = &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "traefik-kube-system"},
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:coredns"},
@@ -175,7 +176,7 @@ func TestManagerScope(t *testing.T) {
 		// RBAC grants CRDs by name only, create included (wharf creates them
 		// by server-side apply, which RBAC authorizes with the name).
 		expectRefused(t, mgr.Create(ctx, crd.DeepCopy()), "")
-		expectRefused(t, mgr.Patch(ctx, crd.DeepCopy(), client.Apply, client.FieldOwner("wharf")), "") //nolint:staticcheck
+		expectRefused(t, serverSideApply(ctx, mgr, crd.DeepCopy(), client.FieldOwner("wharf")), "")
 		expectRefused(t, mgr.Get(ctx, client.ObjectKey{Name: crdName}, &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition"}}), "")
 		// Should a future rule grant more, the policy still holds.
@@ -308,4 +309,20 @@ func expectRefused(t *testing.T, err error, want string) {
 	if e := refusedWith(err, want); e != nil {
 		t.Error(e)
 	}
+}
+
+// serverSideApply applies obj (typed or unstructured) as wharf's Applier
+// does: server-side apply of the whole object.
+func serverSideApply(ctx context.Context, c client.Client, obj client.Object, opts ...client.ApplyOption) error {
+	gvk, err := c.GroupVersionKindFor(obj)
+	if err != nil {
+		return err
+	}
+	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return err
+	}
+	u := &unstructured.Unstructured{Object: content}
+	u.SetGroupVersionKind(gvk)
+	return c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), opts...)
 }

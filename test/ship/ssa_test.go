@@ -6,16 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -36,7 +32,7 @@ func TestServerSideApplyTwice(t *testing.T) {
 	}
 	env := testenv.Start(t)
 	testenv.StartManager(t, env.Config)
-	kc := "--kubeconfig=" + writeKubeconfig(t, env.Config)
+	kc := "--kubeconfig=" + testenv.WriteKubeconfig(t, env.Config)
 	kubectlBin := kubectl(t)
 	ctx := context.Background()
 
@@ -171,20 +167,4 @@ func mustKstatus(t *testing.T, u *unstructured.Unstructured) status.Status {
 		t.Fatal(err)
 	}
 	return st
-}
-
-// writeKubeconfig writes a kubeconfig for cfg (client certificate or
-// token) and returns its path.
-func writeKubeconfig(t *testing.T, cfg *rest.Config) string {
-	t.Helper()
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["test"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos["test"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
-	kc.Contexts["test"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: "test"}
-	kc.CurrentContext = "test"
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
