@@ -42,9 +42,6 @@ func New(c client.Client, reader client.Reader, fieldManager string) *Applier {
 	return &Applier{client: c, reader: reader, fieldManager: fieldManager, memo: map[string]applied{}, throttle: newThrottle()}
 }
 
-// FieldManager returns the field manager the Applier applies as.
-func (a *Applier) FieldManager() string { return a.fieldManager }
-
 // Apply applies obj unless it is unchanged since the last apply and no other
 // manager took fields from wharf. It reports whether it sent a write.
 func (a *Applier) Apply(ctx context.Context, obj *unstructured.Unstructured) (bool, error) {
@@ -105,18 +102,9 @@ func (a *Applier) applyNow(ctx context.Context, obj *unstructured.Unstructured, 
 	return nil
 }
 
-// Unchanged reports whether live, the object as it is now, still holds
-// what the Applier last applied as desired.
-func (a *Applier) Unchanged(obj *unstructured.Unstructured, live metav1.Object) bool {
-	desired, err := hashOf(obj.Object)
-	if err != nil {
-		return false
-	}
-	return a.unchanged(keyOf(obj), desired, live)
-}
-
-// UnchangedDigest is Unchanged for a caller that kept the object's Key and
-// Hash instead of the object.
+// UnchangedDigest reports whether live, the object as it is now, still
+// holds what the Applier last applied as desired, for the object known
+// by its Key and Hash.
 func (a *Applier) UnchangedDigest(key, desired string, live metav1.Object) bool {
 	return a.unchanged(key, desired, live)
 }
@@ -247,17 +235,9 @@ func describe(obj client.Object) string {
 	return fmt.Sprintf("%s %s/%s", gvk.Kind, obj.GetNamespace(), obj.GetName())
 }
 
-// Remembers reports whether the Applier applied obj as it is now and has
-// not forgotten it since: a cache that does not show obj yet lags behind.
-func (a *Applier) Remembers(obj *unstructured.Unstructured) bool {
-	desired, err := hashOf(obj.Object)
-	if err != nil {
-		return false
-	}
-	return a.RemembersDigest(keyOf(obj), desired)
-}
-
-// RemembersDigest is Remembers for an object known by its Key and Hash.
+// RemembersDigest reports whether the Applier applied the object known by
+// its Key and Hash as desired and has not forgotten it since: a cache that
+// does not show the object yet lags behind.
 func (a *Applier) RemembersDigest(key, desired string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()

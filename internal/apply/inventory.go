@@ -76,7 +76,7 @@ func SortEntries(inv []v1alpha1.InventoryEntry) {
 
 // Prune removes the objects of stale entries, in reverse order, and
 // forgets them: an object wharf created is deleted; one it adopted is
-// released (see Release) and left in place. An object already gone is
+// released (see release) and left in place. An object already gone is
 // fine; one someone else took over (wharf's labels removed) or another
 // component holds now is left alone.
 func (a *Applier) Prune(ctx context.Context, entries []v1alpha1.InventoryEntry) (*ChangeSet, error) {
@@ -100,7 +100,7 @@ func (a *Applier) Prune(ctx context.Context, entries []v1alpha1.InventoryEntry) 
 			continue
 		}
 		if originOf(live, a.fieldManager) == OriginAdopted {
-			if err := a.Release(ctx, live); err != nil {
+			if err := a.release(ctx, live); err != nil {
 				errs = append(errs, err)
 				continue
 			}
@@ -128,14 +128,14 @@ const helmReleaseNameAnnotation = "meta.helm.sh/release-name"
 // helmManagedBy is the managed-by label value of objects Helm installed.
 const helmManagedBy = "Helm"
 
-// Release hands an object wharf adopted back: it removes wharf's labels,
+// release hands an object wharf adopted back: it removes wharf's labels,
 // annotations and any owner reference to a ClusterNetworking, and leaves
 // the object otherwise as it is. An object a Helm release installed (it
 // carries helmReleaseNameAnnotation) gets its managed-by label back as
 // Helm set it, so that installing the release again (K3s's Traefik
 // re-enabled) takes the object back instead of failing. live needs its
 // kind, name, namespace, resource version and metadata.
-func (a *Applier) Release(ctx context.Context, live *metav1.PartialObjectMetadata) error {
+func (a *Applier) release(ctx context.Context, live *metav1.PartialObjectMetadata) error {
 	meta := map[string]any{"resourceVersion": live.GetResourceVersion()}
 	labels := map[string]any{}
 	for _, k := range []string{ManagedByLabel, ComponentLabel} {
