@@ -189,7 +189,7 @@ func TestManagerScope(t *testing.T) {
 		poll(ctx, t, 30*time.Second, func() error { return refusedWith(mgr.Create(ctx, crd.DeepCopy()), traefikCRDsOnly) })
 	})
 
-	t.Run("tenants' Services: finalizer yes, spec, labels and annotations no", func(t *testing.T) {
+	t.Run("tenants' Services: ServiceLB's finalizer yes; spec, labels, annotations, owners and other finalizers no", func(t *testing.T) {
 		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: metav1.NamespaceDefault, Name: "web"},
 			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Port: 80}}}}
 		mustCreate(ctx, t, admin, svc)
@@ -203,6 +203,18 @@ func TestManagerScope(t *testing.T) {
 			expectRefused(t, mgr.Patch(ctx, svc.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(meta))), outsideNamespaces)
 		}
 		expectRefused(t, mgr.Delete(ctx, svc.DeepCopy()), outsideNamespaces)
+		// An owner that does not exist would have the garbage collector
+		// delete the Service; a finalizer of its own would block it and its
+		// namespace for good.
+		for _, meta := range []string{
+			`{"metadata":{"ownerReferences":[{"apiVersion":"v1","kind":"ConfigMap","name":"gone","uid":"6f1c5a8e-0000-4000-8000-000000000000"}]}}`,
+			`{"metadata":{"finalizers":["service.kubernetes.io/load-balancer-cleanup","example.com/forever"]}}`,
+		} {
+			expectRefused(t, mgr.Patch(ctx, svc.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(meta))), outsideNamespaces)
+		}
+		if err := mgr.Patch(ctx, svc.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`))); err != nil {
+			t.Errorf("remove the finalizer from default/web: %v", err)
+		}
 	})
 
 	t.Run("objects wharf labelled are pruned anywhere, others not", func(t *testing.T) {
@@ -215,6 +227,19 @@ func TestManagerScope(t *testing.T) {
 			t.Errorf("delete a ConfigMap labelled %s=%s in default: %v", apply.ManagedByLabel, apply.ManagedByValue, err)
 		}
 		expectRefused(t, mgr.Delete(ctx, plain), outsideNamespaces)
+	})
+
+	t.Run("cluster roles wharf labelled are pruned after a namespace move", func(t *testing.T) {
+		// Traefik's cluster role is named after its namespace: after a move,
+		// the old one must still go.
+		old := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "traefik-old-namespace",
+			Labels: map[string]string{apply.ManagedByLabel: apply.ManagedByValue}}}
+		mustCreate(ctx, t, admin, old)
+		if err := mgr.Delete(ctx, old); err != nil {
+			t.Errorf("delete the ClusterRole %s wharf labelled: %v", old.Name, err)
+		}
+		expectRefused(t, mgr.Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "traefik-elsewhere",
+			Labels: map[string]string{apply.ManagedByLabel: apply.ManagedByValue}}}), "ClusterRoles and ClusterRoleBindings of CoreDNS")
 	})
 
 	t.Run("a component namespace moved: the new one may be created, no other", func(t *testing.T) {
