@@ -202,6 +202,12 @@ func (r *Reconciler) enable(ctx context.Context, cn *v1alpha1.ClusterNetworking,
 		return err
 	}
 	s.keepInventory(applied)
+	if a, ok := c.(component.AfterApplier); ok {
+		if err := a.AfterApply(ctx, cn); err != nil {
+			s.fail(c, "AfterApplyFailed", err)
+			return err
+		}
+	}
 	if err := r.prune(ctx, c, apply.Stale(old, applied), s); err != nil {
 		s.fail(c, "PruneFailed", err)
 		return err

@@ -78,6 +78,16 @@ type Adopter interface {
 	Adopts(obj *unstructured.Unstructured) bool
 }
 
+// AfterApplier is implemented by components that must tell an object's
+// previous owner once wharf has applied, and so adopted, it, such as
+// Traefik marking the objects it took over from a Helm release so that
+// uninstalling the release keeps them. The frame calls AfterApply after a
+// successful apply, before pruning; an error fails the component
+// (AfterApplyFailed) and is retried.
+type AfterApplier interface {
+	AfterApply(ctx context.Context, cn *v1alpha1.ClusterNetworking) error
+}
+
 // Watcher is implemented by components that need to reconcile when
 // objects other than the ones they own change (Nodes, referenced Secrets).
 type Watcher interface {

@@ -78,6 +78,8 @@ type lastRender struct {
 	// adoptable are the objects of the Helm releases named in
 	// spec.adoptHelmReleases that wharf renders too, in namespace.
 	adoptable []helmrelease.Object
+	// marks are the release records AfterApply marks.
+	marks     []recordMark
 	namespace string
 }
 
@@ -138,7 +140,7 @@ func (c *Component) Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) 
 		return nil, err
 	}
 	last.namespace = spec.Namespace
-	if last.adoptable, err = c.markReleases(ctx, cn, last.objects); err != nil {
+	if last.adoptable, last.marks, err = c.planReleases(ctx, cn, last.objects); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()

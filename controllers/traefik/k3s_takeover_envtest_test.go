@@ -116,6 +116,21 @@ func TestK3sTraefikTakeOver(t *testing.T) {
 		unchangedSince(t, c, before)
 	})
 
+	t.Run("a release whose objects wharf cannot all take is left unmarked", func(t *testing.T) {
+		// Only traefik-crd named: its CRDs could be adopted, but the
+		// Deployment and the rest of release traefik still conflict, so
+		// nothing is applied, and K3s's records must stay as K3s wrote them.
+		records := releaseRecords(t, c, "traefik-crd")
+		setTraefik(t, c, func(s *v1alpha1.TraefikSpec) { s.AdoptHelmReleases = []string{"traefik-crd"} })
+		waitObserved(t, c, func(cn *v1alpha1.ClusterNetworking) error {
+			return wantCondition(cn, v1alpha1.ConditionTraefikReady, metav1.ConditionFalse, apply.ReasonConflict)
+		})
+		if got := releaseRecords(t, c, "traefik-crd"); !equality.Semantic.DeepEqual(got, records) {
+			t.Errorf("the records of release traefik-crd changed while Traefik was in conflict: %v, were %v", got, records)
+		}
+		unchangedSince(t, c, before)
+	})
+
 	t.Run("adoptHelmReleases takes the release objects over in place", func(t *testing.T) {
 		setTraefik(t, c, func(s *v1alpha1.TraefikSpec) { s.AdoptHelmReleases = []string{"traefik", "traefik-crd"} })
 		eventually(t, timeout, func() error {
@@ -296,4 +311,23 @@ func createUserRoutes(t *testing.T, c client.Client) []*unstructured.Unstructure
 		mustCreate(t, c, u)
 	}
 	return []*unstructured.Unstructured{mw, route}
+}
+
+// releaseRecords returns the resourceVersion of each record Secret of a
+// Helm release in kube-system, by name.
+func releaseRecords(t *testing.T, c client.Client, release string) map[string]string {
+	t.Helper()
+	list := &corev1.SecretList{}
+	if err := c.List(context.Background(), list, client.InNamespace(metav1.NamespaceSystem),
+		client.MatchingLabels{"owner": "helm", "name": release}); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) == 0 {
+		t.Fatalf("helm release %s has no records", release)
+	}
+	versions := map[string]string{}
+	for _, s := range list.Items {
+		versions[s.Name] = s.ResourceVersion
+	}
+	return versions
 }
