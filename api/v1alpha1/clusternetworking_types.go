@@ -476,9 +476,11 @@ type ServiceLBSpec struct {
 	// +optional
 	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
 
-	// priorityClassName of the svclb pods.
+	// priorityClassName of the svclb pods: the name of a PriorityClass (a
+	// lowercase DNS subdomain; empty is refused).
 	// +kubebuilder:default=system-node-critical
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="priorityClassName must be the name of a PriorityClass, such as system-node-critical"
 	// +optional
 	PriorityClassName string `json:"priorityClassName,omitempty"`
 
@@ -488,6 +490,7 @@ type ServiceLBSpec struct {
 	// leaves the Service pending with the reason.
 	// +kubebuilder:validation:MaxItems=32
 	// +kubebuilder:validation:items:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.all(c, c.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'))",message="each allowed priority class must be the name of a PriorityClass"
 	// +listType=set
 	// +optional
 	AllowedPriorityClasses []string `json:"allowedPriorityClasses,omitempty"`

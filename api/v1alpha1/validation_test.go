@@ -130,6 +130,12 @@ spec: {serviceLB: {reservedPorts: ["70000"]}}`, "each reserved port must be a po
 		{"a reserved range upside down", `
 metadata: {name: cluster}
 spec: {serviceLB: {reservedPorts: ["2380-2379"]}}`, "each reserved port must be a port 1-65535"},
+		{"an empty priorityClassName", `
+metadata: {name: cluster}
+spec: {serviceLB: {priorityClassName: ""}}`, "priorityClassName must be the name of a PriorityClass"},
+		{"an allowed priority class that is no name", `
+metadata: {name: cluster}
+spec: {serviceLB: {allowedPriorityClasses: [system-cluster-critical, "High Priority"]}}`, "each allowed priority class must be the name of a PriorityClass"},
 		{"a nodeSelector in map form", `
 metadata: {name: cluster}
 spec: {serviceLB: {nodeSelector: {svccontroller.k3s.cattle.io/enablelb: "true"}}}`, `unknown field "spec.serviceLB.nodeSelector.svccontroller.k3s.cattle.io/enablelb"`},
