@@ -65,4 +65,4 @@ tmp="${out}.tmp"
   "${kubectl}" kustomize "${overlay}"
 } >"${tmp}"
 mv "${tmp}" "${out}"
-echo "build-installer: wrote ${out} (image ${IMG})" >&2
+echo "build-installer: wrote ${out} (image ${name}${tag:+:${tag}}${digest:+@${digest}})" >&2

@@ -25,4 +25,4 @@ trap 'rm -rf "${tmp}"' EXIT
 IMG="${IMG}" bash "${root}/hack/build-installer.sh" "${tmp}/install.yaml"
 (cd "${root}" && "${GO}" run ./hack/bundlegen --version "${VERSION}" --install "${tmp}/install.yaml" --root "${root}" --out "${out}" \
   --channels "${CHANNELS:-alpha}" --default-channel "${DEFAULT_CHANNEL:-alpha}")
-echo "bundle: wrote ${out}/bundle and ${out}/bundle.Dockerfile (wharf.v${VERSION}, image ${IMG})" >&2
+echo "bundle: wrote ${out}/bundle and ${out}/bundle.Dockerfile (wharf.v${VERSION}, image ${IMG}${IMG_DIGEST:+, pinned to ${IMG_DIGEST}})" >&2

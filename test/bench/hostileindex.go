@@ -57,7 +57,7 @@ func (r *HostileIndexResult) Table() string {
 	if !r.Met {
 		verdict = "NOT MET"
 	}
-	return fmt.Sprintf("hostile index: %s served as index.yaml, %s read by the manager in %d fetches\n"+
+	return fmt.Sprintf("hostile index: %s served as index.yaml, %s sent by the server before the manager stopped reading, in %d fetches\n"+
 		"peak RSS %s before, %s after: growth %s (bound %s) %s\nTraefikReady: %s",
 		mib(r.IndexBytes), mib(r.ServedBytes), r.Fetches, mib(r.BaselineRSSBytes), mib(r.PeakRSSBytes),
 		mib(r.GrowthBytes), mib(r.MaxGrowthBytes), verdict, r.TraefikReady)

@@ -36,7 +36,7 @@ const (
 var managerRuleReasons = []ruleReason{
 	{"", "configmaps", "create delete get patch", false, "CoreDNS's coredns ConfigMap (Corefile, NodeHosts): " + applied},
 	{"", "configmaps", "list watch", false, watchedMeta + "; spec.traefik.valuesFrom reads ConfigMaps, uncached"},
-	{"", "secrets", "create delete get patch", false, "the dashboard's generated basicAuth Secret (controllers/traefik/credentials.go), created once, deleted when no longer used; released with the Orphan policy"},
+	{"", "secrets", "create delete get patch", false, "the dashboard's generated basicAuth Secret (controllers/traefik/credentials.go), created once, deleted when no longer used; released with the Orphan policy; patch also marks adopted objects in the record Secrets of the Helm releases spec.traefik.adoptHelmReleases names (controllers/traefik/adopt.go)"},
 	{"", "secrets", "list watch", false, watchedMeta + "; also " + traefikRole},
 	{"", "serviceaccounts", "create delete get patch", false, "the coredns, traefik and svclb ServiceAccounts: " + applied},
 	{"", "serviceaccounts", "list watch", false, watchedMeta},
