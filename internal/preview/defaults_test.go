@@ -20,7 +20,12 @@ import (
 // ClusterNetworking, defaulted at the entry point as `manager render` does,
 // renders exactly the defaults the CRD file declares. Change a marker,
 // regenerate the CRD, and this test expects (and the renderer uses) the
-// new value; a second copy of a default in Go code would make it fail.
+// new value; a second copy of a default in Go code that the renderer read
+// instead would make it fail once the two differ. It covers the defaults
+// that shape the rendered CoreDNS and Traefik objects (namespaces, cluster
+// domain, upstreams, cache TTLs, Traefik's and ServiceLB's namespaces); ServiceLB's other
+// defaults (reserved ports, port cap, priority class) act per Service and
+// are covered by its own tests.
 func TestEmptySpecRendersTheCRDDefaults(t *testing.T) {
 	cn := &v1alpha1.ClusterNetworking{}
 	cn.Name = v1alpha1.SingletonName
