@@ -5,13 +5,19 @@
 // (SubjectAccessReview, a non-resource URL: grant it with a ClusterRole rule
 // `nonResourceURLs: ["/metrics"], verbs: ["get"]`).
 //
-// Decisions are remembered for a short while so that a scraper costs the
-// API server two reviews per TTL, not two per scrape. Only a hash of the
-// token is kept. Reviews are rate limited (ReviewQPS, ReviewBurst): a flood
-// of distinct made-up tokens, none of which can be remembered usefully,
-// costs the API server at most ReviewBurst reviews at once and ReviewQPS a
-// second after; callers beyond that get 429 Too Many Requests without a
-// review, while remembered callers (a scraper) keep getting through.
+// Decisions are remembered for a short while (AllowTTL, DenyTTL) so that a
+// scraper costs the API server two reviews per AllowTTL, not two per
+// scrape. Only a hash of the token is kept. Reviews of tokens the Guard
+// has not allowed before are rate limited (ReviewQPS, ReviewBurst): a
+// flood of distinct made-up tokens, none of which can be remembered
+// usefully, costs the API server at most ReviewBurst reviews at once and
+// ReviewQPS a second after; callers beyond that get 429 Too Many Requests
+// without a review. A token the Guard allowed before is reviewed again,
+// when its decision expires, without waiting for that limit, so a scraper
+// goes on being served through a flood that never pauses; a scraper whose
+// grant was taken away is refused at its first request after the decision
+// expired, within AllowTTL. A scraper that starts during such a flood may
+// get 429 until it wins a review.
 package metricsauth
 
 import (
@@ -47,8 +53,9 @@ const (
 	// made-up tokens cannot grow the manager's memory.
 	MaxRemembered = 1024
 	// ReviewQPS is how many reviews a second the Guard asks the API server
-	// for, in the long run, for callers it does not remember. A Prometheus
-	// scraper needs one every AllowTTL.
+	// for, in the long run, for tokens it has not allowed before. A
+	// Prometheus scraper needs one once; then its re-reviews, one every
+	// AllowTTL, do not count against this limit.
 	ReviewQPS = 2
 	// ReviewBurst is how many reviews the Guard may ask for at once.
 	ReviewBurst = 10
@@ -67,8 +74,33 @@ type Guard struct {
 	reviews flowcontrol.RateLimiter
 
 	mu         sync.Mutex
-	remembered map[[sha256.Size]byte]decision
+	remembered map[[sha256.Size]byte]entry
 	now        func() time.Time
+}
+
+// entry is what the Guard remembers of one token, verb and path.
+//
+// A token the Guard has allowed is renewable: when its decision expires,
+// its review does not wait for the shared limit (reviews), so a flood of
+// made-up tokens, which spends that limit, cannot starve a scraper. Made-up
+// tokens never become renewable, so the flood's cost stays bounded by the
+// shared limit, and renewable entries are bounded by MaxRemembered: at most
+// two review requests per renewable token per AllowTTL while it stays
+// allowed, one try per DenyTTL while the API server cannot answer.
+//
+// The re-review is made during the request, not in the background while
+// the expired allow goes on being served: a token whose grant was taken
+// away is then refused at its first request after AllowTTL, never later,
+// even when the API server is slow or unreachable, and no goroutine
+// outlives a request.
+type entry struct {
+	decision
+	renewable bool
+	// renewAfter is the earliest time a renewable token's review may start
+	// outside the shared limit. Starting one pushes it by DenyTTL, so that
+	// concurrent requests or an API server that fails do not multiply the
+	// reviews.
+	renewAfter time.Time
 }
 
 // decision is the answer for one token, verb and path.
@@ -92,7 +124,7 @@ func New(cfg *rest.Config, httpClient *http.Client) (*Guard, error) {
 		tokens: authn.TokenReviews(), access: authz.SubjectAccessReviews(),
 		AllowTTL: AllowTTL, DenyTTL: DenyTTL, ReviewTimeout: ReviewTimeout, MaxRemembered: MaxRemembered,
 		reviews:    flowcontrol.NewTokenBucketRateLimiter(ReviewQPS, ReviewBurst),
-		remembered: map[[sha256.Size]byte]decision{}, now: time.Now,
+		remembered: map[[sha256.Size]byte]entry{}, now: time.Now,
 	}, nil
 }
 
@@ -131,16 +163,18 @@ func (g *Guard) Filter(log logr.Logger, next http.Handler) (http.Handler, error)
 }
 
 // decide returns the remembered decision for token, verb and path, or asks
-// the API server for one.
+// the API server for one: a token allowed before at once, any other within
+// the shared limit, else errTooManyReviews.
 func (g *Guard) decide(ctx context.Context, token, verb, path string) (decision, error) {
 	if token == "" {
 		return decision{status: http.StatusUnauthorized}, nil
 	}
 	key := sha256.Sum256([]byte(verb + "\x00" + path + "\x00" + token))
-	if d, ok := g.recall(key); ok {
+	d, ok, renew := g.recall(key)
+	if ok {
 		return d, nil
 	}
-	if g.reviews != nil && !g.reviews.TryAccept() {
+	if !renew && g.reviews != nil && !g.reviews.TryAccept() {
 		return decision{}, errTooManyReviews
 	}
 	d, err := g.review(ctx, token, verb, path)
@@ -189,33 +223,57 @@ func (g *Guard) review(ctx context.Context, token, verb, path string) (decision,
 	return decision{status: http.StatusOK, user: u.Username}, nil
 }
 
-func (g *Guard) recall(key [sha256.Size]byte) (decision, bool) {
+// recall returns the unexpired decision for key (ok), or else whether key
+// is a renewable token whose review may start now without the shared limit
+// (renew); a true renew claims that review until DenyTTL from now.
+func (g *Guard) recall(key [sha256.Size]byte) (d decision, ok, renew bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	d, ok := g.remembered[key]
-	if !ok || !g.now().Before(d.until) {
-		return decision{}, false
+	e, found := g.remembered[key]
+	now := g.now()
+	switch {
+	case !found:
+		return decision{}, false, false
+	case now.Before(e.until):
+		return e.decision, true, false
+	case e.renewable && !now.Before(e.renewAfter):
+		e.renewAfter = now.Add(g.DenyTTL)
+		g.remembered[key] = e
+		return decision{}, false, true
 	}
-	return d, true
+	return decision{}, false, false
 }
 
-// remember keeps d; when MaxRemembered decisions are kept, the expired
-// ones are dropped first, and if none has expired d is not kept.
+// remember keeps d, renewable if it allows. When MaxRemembered decisions
+// are kept, the expired ones that are not renewable are dropped, and the
+// expired renewable ones too if d allows: a flood's refusals never push out
+// a scraper that was allowed. If that makes no room, d is not kept, unless
+// it replaces the decision for the same key.
 func (g *Guard) remember(key [sha256.Size]byte, d decision) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if len(g.remembered) >= g.MaxRemembered {
-		now := g.now()
-		for k, old := range g.remembered {
-			if !now.Before(old.until) {
-				delete(g.remembered, k)
-			}
+	allows := d.status == http.StatusOK
+	if _, replaces := g.remembered[key]; !replaces && len(g.remembered) >= g.MaxRemembered {
+		g.dropExpired(false)
+		if allows && len(g.remembered) >= g.MaxRemembered {
+			g.dropExpired(true)
 		}
 		if len(g.remembered) >= g.MaxRemembered {
 			return
 		}
 	}
-	g.remembered[key] = d
+	g.remembered[key] = entry{decision: d, renewable: allows, renewAfter: d.until}
+}
+
+// dropExpired forgets the expired decisions that are renewable or not, as
+// asked; g.mu is held.
+func (g *Guard) dropExpired(renewable bool) {
+	now := g.now()
+	for k, e := range g.remembered {
+		if e.renewable == renewable && !now.Before(e.until) {
+			delete(g.remembered, k)
+		}
+	}
 }
 
 // bearerToken returns the token of an "Authorization: Bearer" header.
