@@ -52,7 +52,12 @@ the API server would on kubectl apply: fields the CRD does not declare,
 the OpenAPI schema, the CEL rules and the metadata, with the API server's
 messages. render does the same, fills the schema's defaults and prints, as
 one YAML stream, the objects wharf would apply for it (with no nodes and
-the default DNS IP, as no cluster is read).
+the default DNS IP, as no cluster is read). What it cannot render without
+a cluster it says on standard error, one "note:" line each, and standard
+output holds only the objects: a chart spec.traefik.chart names in a
+repository is not fetched (the embedded chart is rendered instead), the
+documents of spec.traefik.valuesFrom are not read, and a component with
+no offline render is left out.
 
 adopt --dry-run validates the same way, then renders against the cluster
 of KUBECONFIG (or --kubeconfig) as the operator would and prints, for each
@@ -148,10 +153,11 @@ func runFile(cmd string, args []string, stdin io.Reader, stdout, stderr io.Write
 	if cmd == "adopt" {
 		return plan(cn, *kubeconfig, stdout)
 	}
-	objs, err := preview.Objects(cn)
+	objs, notes, err := preview.Objects(cn)
 	if err != nil {
 		return err
 	}
+	preview.WriteNotes(stderr, notes)
 	return preview.Write(stdout, objs)
 }
 
