@@ -25,14 +25,7 @@ import (
 // ClusterRole K3s's manifest lacks here is created, and nothing is
 // written.
 func TestAdoptDryRunOnK3sCoreDNS(t *testing.T) {
-	env := testenv.Start(t)
-	deployer, err := k3s.NewDeployer(env.Config, "coredns")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := deployer.Apply(k3s.CoreDNS(v1alpha1.DefaultDNSClusterIP, "10.0.0.11 server-0\n")...); err != nil {
-		t.Fatal(err)
-	}
+	env := startWithK3sCoreDNS(t)
 	ctx := context.Background()
 	before := &appsv1.Deployment{}
 	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: k3s.Namespace, Name: "coredns"}, before); err != nil {
@@ -83,14 +76,7 @@ func TestAdoptDryRunOnK3sCoreDNS(t *testing.T) {
 // over K3s's CoreDNS, a file turning CoreDNS off releases what K3s
 // created (it keeps running) and deletes what wharf created.
 func TestAdoptDryRunReleasesWhatWharfAdopted(t *testing.T) {
-	env := testenv.Start(t)
-	deployer, err := k3s.NewDeployer(env.Config, "coredns")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := deployer.Apply(k3s.CoreDNS(v1alpha1.DefaultDNSClusterIP, "10.0.0.11 server-0\n")...); err != nil {
-		t.Fatal(err)
-	}
+	env := startWithK3sCoreDNS(t)
 	stop := testenv.StartManager(t, env.Config)
 	cn := &v1alpha1.ClusterNetworking{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.SingletonName}}
 	cn.Spec.Traefik.Enabled = ptr.To(false)
@@ -109,4 +95,19 @@ func TestAdoptDryRunReleasesWhatWharfAdopted(t *testing.T) {
 	if err := env.Client.Get(context.Background(), client.ObjectKey{Name: "system:coredns"}, &rbacv1.ClusterRole{}); err != nil {
 		t.Errorf("the dry run deleted the ClusterRole: %v", err)
 	}
+}
+
+// startWithK3sCoreDNS starts an API server running the CoreDNS objects K3s
+// deploys, as K3s's deploy controller applies them.
+func startWithK3sCoreDNS(t *testing.T) *testenv.Env {
+	t.Helper()
+	env := testenv.Start(t)
+	deployer, err := k3s.NewDeployer(env.Config, "coredns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := deployer.Apply(k3s.CoreDNS(v1alpha1.DefaultDNSClusterIP, "10.0.0.11 server-0\n")...); err != nil {
+		t.Fatal(err)
+	}
+	return env
 }
