@@ -3,9 +3,10 @@
 // existing object as it runs, change it (with the difference), create it,
 // or refuse to take it over; and to each object it applied before (the
 // live ClusterNetworking's status.inventory) that would leave the set:
-// delete it, release it, or hold it back. `kubectl-wharf adopt --dry-run` prints it.
-// Nothing is written: every write of rendering and applying goes to the
-// API server as a server-side dry run.
+// delete it, release it, hold it back or leave it to whoever holds it now.
+// `kubectl-wharf adopt --dry-run` prints it. Nothing is written: every
+// write of rendering and applying goes to the API server as a server-side
+// dry run.
 package takeover
 
 import (
