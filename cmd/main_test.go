@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -57,5 +59,27 @@ func TestRenderSaysItDoesNotValidate(t *testing.T) {
 	code, _, errOut = runCmd("render", "--help")
 	if code != 0 || !strings.Contains(errOut, "does not validate") {
 		t.Errorf("render --help: exit %d, %q", code, errOut)
+	}
+}
+
+// TestRenderNotesWhatItLeavesOut: manager render says on standard error
+// that it does not fetch a chart from a repository nor read valuesFrom.
+func TestRenderNotesWhatItLeavesOut(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "cn.yaml")
+	doc := "apiVersion: networking.wharf.dev/v1alpha1\nkind: ClusterNetworking\nmetadata: {name: cluster}\n" +
+		"spec: {traefik: {chart: {repository: 'oci://registry.example.com/charts', name: traefik, version: 37.1.0}, " +
+		"valuesFrom: [{kind: Secret, name: traefik-values}]}}\n"
+	if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCmd("render", "-f", file)
+	if code != 0 || !strings.Contains(out, "kind: Deployment") || strings.Contains(out, "note:") {
+		t.Fatalf("exit %d, stderr %s, stdout:\n%s", code, errOut, out)
+	}
+	for _, want := range []string{"note: traefik: spec.traefik.chart (traefik 37.1.0 from \"oci://registry.example.com/charts\") is not fetched offline",
+		"note: traefik: spec.traefik.valuesFrom is not read offline: the values of Secret traefik-values are left out"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, errOut)
+		}
 	}
 }

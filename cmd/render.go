@@ -27,6 +27,11 @@ func runRender(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 Prints the objects wharf would apply for the ClusterNetworking in FILE ("-"
 for standard input), with the defaults of its schema.
 
+It reads no cluster: a chart spec.traefik.chart names in a repository is
+not fetched (the embedded chart is rendered instead), the documents of
+spec.traefik.valuesFrom are not read, and a component with no offline
+render is left out; each is said on standard error, on a "note:" line.
+
 It does not validate FILE: a resource the API server would refuse (an ip
 such as 10.0.0.999, a dashboard without basicAuth) is rendered anyway. Use
 the kubectl plugin built by `+"`make plugin`"+` to check FILE as the API server does:
@@ -64,10 +69,11 @@ Flags:
 	if err := defaults.Apply(cn); err != nil {
 		return fmt.Errorf("default %s: %w", *file, err)
 	}
-	objs, err := preview.Objects(cn)
+	objs, notes, err := preview.Objects(cn)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stderr, notValidated)
+	preview.WriteNotes(stderr, notes)
 	return preview.Write(stdout, objs)
 }

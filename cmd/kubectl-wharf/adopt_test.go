@@ -10,6 +10,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
@@ -23,14 +25,7 @@ import (
 // ClusterRole K3s's manifest lacks here is created, and nothing is
 // written.
 func TestAdoptDryRunOnK3sCoreDNS(t *testing.T) {
-	env := testenv.Start(t)
-	deployer, err := k3s.NewDeployer(env.Config, "coredns")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := deployer.Apply(k3s.CoreDNS(v1alpha1.DefaultDNSClusterIP, "10.0.0.11 server-0\n")...); err != nil {
-		t.Fatal(err)
-	}
+	env := startWithK3sCoreDNS(t)
 	ctx := context.Background()
 	before := &appsv1.Deployment{}
 	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: k3s.Namespace, Name: "coredns"}, before); err != nil {
@@ -75,4 +70,44 @@ func TestAdoptDryRunOnK3sCoreDNS(t *testing.T) {
 	if err := env.Client.Get(ctx, client.ObjectKey{Name: "system:coredns"}, &rbacv1.ClusterRole{}); !apierrors.IsNotFound(err) {
 		t.Errorf("the dry run created the ClusterRole (err %v)", err)
 	}
+}
+
+// TestAdoptDryRunReleasesWhatWharfAdopted: once the real manager has taken
+// over K3s's CoreDNS, a file turning CoreDNS off releases what K3s
+// created (it keeps running) and deletes what wharf created.
+func TestAdoptDryRunReleasesWhatWharfAdopted(t *testing.T) {
+	env := startWithK3sCoreDNS(t)
+	stop := testenv.StartManager(t, env.Config)
+	cn := &v1alpha1.ClusterNetworking{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.SingletonName}}
+	cn.Spec.Traefik.Enabled = ptr.To(false)
+	cn.Spec.ServiceLB.Enabled = ptr.To(false)
+	mustCreate(t, env.Client, cn)
+	waitForInventory(t, env.Client, "ClusterRole", "system:coredns")
+	stop()
+
+	kubeconfig := testenv.WriteKubeconfig(t, env.Config)
+	out := adoptDryRun(t, kubeconfig, "apiVersion: networking.wharf.dev/v1alpha1\nkind: ClusterNetworking\nmetadata: {name: cluster}\n"+
+		"spec: {coredns: {enabled: false}, traefik: {enabled: false}, serviceLB: {enabled: false}}\n", 0)
+	wantLines(t, out,
+		"release coredns   Deployment kube-system/coredns (left running, no longer managed)\n",
+		"release coredns   ServiceAccount kube-system/coredns (left running, no longer managed)\n",
+		"delete  coredns   ClusterRole system:coredns\n")
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Name: "system:coredns"}, &rbacv1.ClusterRole{}); err != nil {
+		t.Errorf("the dry run deleted the ClusterRole: %v", err)
+	}
+}
+
+// startWithK3sCoreDNS starts an API server running the CoreDNS objects K3s
+// deploys, as K3s's deploy controller applies them.
+func startWithK3sCoreDNS(t *testing.T) *testenv.Env {
+	t.Helper()
+	env := testenv.Start(t)
+	deployer, err := k3s.NewDeployer(env.Config, "coredns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := deployer.Apply(k3s.CoreDNS(v1alpha1.DefaultDNSClusterIP, "10.0.0.11 server-0\n")...); err != nil {
+		t.Fatal(err)
+	}
+	return env
 }

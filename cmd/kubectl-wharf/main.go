@@ -35,6 +35,13 @@ import (
 // version is set at build time.
 var version = "dev"
 
+// exitRefused is the exit status of adopt --dry-run when any object is
+// refused, so that scripts can tell a plan that would stall from an error.
+const exitRefused = 3
+
+// errRefused is returned by plan when any object is refused.
+var errRefused = errors.New("applying the file would stall the components whose objects are refused")
+
 const usage = `Usage: kubectl-wharf validate -f FILE
        kubectl-wharf render -f FILE
        kubectl-wharf adopt --dry-run -f FILE [--kubeconfig PATH]
@@ -45,14 +52,29 @@ the API server would on kubectl apply: fields the CRD does not declare,
 the OpenAPI schema, the CEL rules and the metadata, with the API server's
 messages. render does the same, fills the schema's defaults and prints, as
 one YAML stream, the objects wharf would apply for it (with no nodes and
-the default DNS IP, as no cluster is read).
+the default DNS IP, as no cluster is read). What it cannot render without
+a cluster it says on standard error, one "note:" line each, and standard
+output holds only the objects: a chart spec.traefik.chart names in a
+repository is not fetched (the embedded chart is rendered instead), the
+documents of spec.traefik.valuesFrom are not read, and a component with
+no offline render is left out.
 
 adopt --dry-run validates the same way, then renders against the cluster
 of KUBECONFIG (or --kubeconfig) as the operator would and prints, for each
 object, whether applying FILE would keep it as it runs (only labels and
 annotations change), change it (with a diff from what runs), create it, or
-refuse to take it over. It writes nothing: every write goes to the API
-server as a dry run.
+refuse to take it over. It then compares with the status.inventory of the
+cluster's ClusterNetworking, if one runs: each object wharf applied that
+FILE drops (all of a disabled component's) is one it would delete (wharf
+created it), release (wharf adopted it: it keeps running, unmanaged), hold
+(Traefik's CRDs while custom resources use them) or leave (someone else
+holds it now). Nothing of a component with a refused object is applied or
+pruned. Beyond its objects, disabling ServiceLB removes the svclb
+DaemonSets and disabling Traefik the dashboard Secret wharf generated. It
+writes nothing: every write goes to the API server as a dry run.
+
+Exit status: 0 when done, 1 on an error, 2 on a bad command line, and, for
+adopt, 3 when any object is refused.
 
 Installed on the PATH, it also runs as "kubectl wharf".
 `
@@ -83,6 +105,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if err == flag.ErrHelp {
 		return 0
+	}
+	if errors.Is(err, errRefused) {
+		fmt.Fprintln(stderr, "refused:", err)
+		return exitRefused
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
@@ -127,10 +153,11 @@ func runFile(cmd string, args []string, stdin io.Reader, stdout, stderr io.Write
 	if cmd == "adopt" {
 		return plan(cn, *kubeconfig, stdout)
 	}
-	objs, err := preview.Objects(cn)
+	objs, notes, err := preview.Objects(cn)
 	if err != nil {
 		return err
 	}
+	preview.WriteNotes(stderr, notes)
 	return preview.Write(stdout, objs)
 }
 
@@ -150,7 +177,14 @@ func plan(cn *v1alpha1.ClusterNetworking, kubeconfig string, stdout io.Writer) e
 	if err != nil {
 		return err
 	}
-	return takeover.Write(stdout, steps)
+	refusedAny, err := takeover.Write(stdout, steps)
+	if err != nil {
+		return fmt.Errorf("write the plan: %w", err)
+	}
+	if refusedAny {
+		return errRefused
+	}
+	return nil
 }
 
 // admit finds the ClusterNetworking in data and admits it as the API

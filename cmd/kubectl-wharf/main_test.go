@@ -8,6 +8,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/defaults"
 	"github.com/wharf-dev/wharf/internal/preview"
+	"github.com/wharf-dev/wharf/internal/render"
 )
 
 const sample = "../../config/samples/clusternetworking.yaml"
@@ -67,7 +68,7 @@ func TestRenderMatchesTheManager(t *testing.T) {
 	if err := defaults.Apply(cn); err != nil {
 		t.Fatal(err)
 	}
-	objs, err := preview.Objects(cn)
+	objs, _, err := preview.Objects(cn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,5 +114,29 @@ func TestUsage(t *testing.T) {
 	}
 	if code, _, errOut := runCmd(t, "", "validate"); code != 1 || !strings.Contains(errOut, "needs -f FILE") {
 		t.Errorf("validate without -f: exit %d, %q", code, errOut)
+	}
+}
+
+// TestRenderNotesWhatItLeavesOut: a chart from a repository and valuesFrom
+// are not read without a cluster; render says so on standard error, once
+// each, and standard output stays the objects alone.
+func TestRenderNotesWhatItLeavesOut(t *testing.T) {
+	doc := "apiVersion: networking.wharf.dev/v1alpha1\nkind: ClusterNetworking\nmetadata: {name: cluster}\n" +
+		"spec: {traefik: {chart: {repository: 'https://charts.example.com', name: traefik, version: 37.1.0}, " +
+		"valuesFrom: [{kind: ConfigMap, name: traefik-values}]}}\n"
+	code, out, errOut := runCmd(t, doc, "render", "-f", "-")
+	if code != 0 {
+		t.Fatalf("render: exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		"note: traefik: spec.traefik.chart (traefik 37.1.0 from \"https://charts.example.com\") is not fetched offline",
+		"note: traefik: spec.traefik.valuesFrom is not read offline: the values of ConfigMap traefik-values are left out",
+	} {
+		if strings.Count(errOut, want) != 1 {
+			t.Errorf("stderr does not say %q once:\n%s", want, errOut)
+		}
+	}
+	if _, err := render.Decode([]byte(out)); err != nil || strings.Contains(out, "note:") || !strings.Contains(out, "kind: Deployment") {
+		t.Errorf("stdout is not the objects alone (decode: %v):\n%s", err, out)
 	}
 }

@@ -31,3 +31,13 @@ type Deps struct {
 type OfflineRenderer interface {
 	RenderOffline(cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error)
 }
+
+// OfflineLimiter is implemented by offline renderers that, for some specs,
+// render other than the operator would: a remote chart they do not fetch,
+// documents they do not read.
+type OfflineLimiter interface {
+	// OfflineLimits says, for people, one sentence each, what
+	// RenderOffline renders other than the operator would for cn, and
+	// why; nothing when it renders the same.
+	OfflineLimits(cn *v1alpha1.ClusterNetworking) []string
+}

@@ -3,6 +3,7 @@ package traefik
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"helm.sh/helm/v3/pkg/chart"
@@ -170,6 +171,31 @@ func findWorkload(objs []*unstructured.Unstructured) workload {
 	}
 	return workload{}
 }
+
+// OfflineLimits implements component.OfflineLimiter: RenderOffline
+// neither fetches a chart from a repository nor reads valuesFrom.
+func (c *Component) OfflineLimits(cn *v1alpha1.ClusterNetworking) []string {
+	spec := cn.Spec.Traefik
+	var limits []string
+	if src := spec.Chart; src != nil {
+		limits = append(limits, fmt.Sprintf("spec.traefik.chart (%s %s from %q) is not fetched offline: the embedded chart is rendered instead",
+			src.Name, src.Version, src.Repository))
+	}
+	if len(spec.ValuesFrom) > 0 {
+		refs := make([]string, len(spec.ValuesFrom))
+		for i, r := range spec.ValuesFrom {
+			refs[i] = r.Kind + " " + r.Name
+		}
+		limits = append(limits, fmt.Sprintf("spec.traefik.valuesFrom is not read offline: the values of %s are left out, only spec.traefik.values is rendered",
+			strings.Join(refs, ", ")))
+	}
+	return limits
+}
+
+var (
+	_ component.OfflineRenderer = (*Component)(nil)
+	_ component.OfflineLimiter  = (*Component)(nil)
+)
 
 // RenderOffline renders without a cluster: the embedded chart (or none
 // other: a remote chart is not fetched), spec.values only (valuesFrom is

@@ -74,6 +74,21 @@ func SortEntries(inv []v1alpha1.InventoryEntry) {
 	})
 }
 
+// PruneAction returns what Prune does to live, the object of a stale
+// inventory entry of component, when fieldManager is wharf's field
+// manager: Skipped when someone else holds it now (wharf's labels removed,
+// or another component's), Released when wharf adopted it, else Deleted.
+func PruneAction(live metav1.Object, component, fieldManager string) Action {
+	switch {
+	case !IsWharfs(live.GetLabels()) || live.GetLabels()[ComponentLabel] != component:
+		return Skipped
+	case originOf(live, fieldManager) == OriginAdopted:
+		return Released
+	default:
+		return Deleted
+	}
+}
+
 // Prune removes the objects of stale entries, in reverse order, and
 // forgets them: an object wharf created is deleted; one it adopted is
 // released (see release) and left in place. An object already gone is
@@ -95,11 +110,11 @@ func (a *Applier) Prune(ctx context.Context, entries []v1alpha1.InventoryEntry) 
 			errs = append(errs, fmt.Errorf("read %s %s: %w", e.Kind, e.Name, err))
 			continue
 		}
-		if !IsWharfs(live.GetLabels()) || live.GetLabels()[ComponentLabel] != e.Component {
+		switch PruneAction(live, e.Component, a.fieldManager) {
+		case Skipped:
 			cs.add(describe(live), Skipped)
 			continue
-		}
-		if originOf(live, a.fieldManager) == OriginAdopted {
+		case Released:
 			if err := a.release(ctx, live); err != nil {
 				errs = append(errs, err)
 				continue

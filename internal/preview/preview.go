@@ -74,27 +74,49 @@ func Typed(u *unstructured.Unstructured, source string) (*v1alpha1.ClusterNetwor
 }
 
 // Objects returns the objects the enabled components would apply for cn,
-// marked as the operator marks them. cn must already hold its defaults.
-func Objects(cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
+// marked as the operator marks them, and notes for people, one sentence
+// each prefixed with the component's name, on what they leave out: a
+// component that cannot render without a cluster, or what an offline
+// render does not read (see component.OfflineLimiter). cn must already
+// hold its defaults.
+func Objects(cn *v1alpha1.ClusterNetworking) (objs []*unstructured.Unstructured, notes []string, err error) {
+	return objects(controllers.Components(component.Deps{}), cn)
+}
+
+func objects(comps []component.Component, cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, []string, error) {
 	var all []*unstructured.Unstructured
-	for _, c := range controllers.Components(component.Deps{}) {
+	var notes []string
+	for _, c := range comps {
 		if !c.Enabled(cn) {
 			continue
 		}
 		r, ok := c.(component.OfflineRenderer)
 		if !ok {
+			notes = append(notes, c.Name()+": not rendered: it has no offline render (kubectl-wharf adopt --dry-run renders it against a cluster)")
 			continue
+		}
+		if l, ok := c.(component.OfflineLimiter); ok {
+			for _, limit := range l.OfflineLimits(cn) {
+				notes = append(notes, c.Name()+": "+limit)
+			}
 		}
 		objs, err := r.RenderOffline(cn)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", c.Name(), err)
+			return nil, nil, fmt.Errorf("%s: %w", c.Name(), err)
 		}
 		for _, o := range objs {
 			apply.Mark(o, c.Name())
 		}
 		all = append(all, objs...)
 	}
-	return all, nil
+	return all, notes, nil
+}
+
+// WriteNotes writes each note to out on a line of its own, after "note: ".
+func WriteNotes(out io.Writer, notes []string) {
+	for _, n := range notes {
+		fmt.Fprintln(out, "note:", n)
+	}
 }
 
 // Write writes objs to out as one YAML stream.

@@ -1,9 +1,12 @@
 // Package takeover tells, before a ClusterNetworking is applied to a
 // running cluster, what wharf would do to each object it renders: keep an
 // existing object as it runs, change it (with the difference), create it,
-// or refuse to take it over. `kubectl-wharf adopt --dry-run` prints it.
-// Nothing is written: every write of rendering and applying goes to the
-// API server as a server-side dry run.
+// or refuse to take it over; and to each object it applied before (the
+// live ClusterNetworking's status.inventory) that would leave the set:
+// delete it, release it, hold it back or leave it to whoever holds it now.
+// `kubectl-wharf adopt --dry-run` prints it. Nothing is written: every
+// write of rendering and applying goes to the API server as a server-side
+// dry run.
 package takeover
 
 import (
@@ -16,7 +19,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -44,6 +49,19 @@ const (
 	// Refuse: the object exists and wharf would not take it over; nothing
 	// of its component is applied (a Conflict). Step.Reason says why.
 	Refuse Action = "refuse"
+	// Delete: wharf created the object, it leaves the set wharf applies
+	// (its component disabled, or no longer rendering it), and pruning
+	// deletes it.
+	Delete Action = "delete"
+	// Release: wharf adopted the object and it leaves the set: pruning
+	// removes wharf's labels and annotations and leaves it running.
+	Release Action = "release"
+	// Hold: the object leaves the set but its component keeps it for now
+	// (Traefik's CRDs while custom resources use them). Step.Reason says why.
+	Hold Action = "hold"
+	// Leave: the object leaves the set but someone else holds it now
+	// (wharf's labels removed); pruning leaves it alone. Step.Reason says why.
+	Leave Action = "leave"
 )
 
 // Step is what applying would do to one object.
@@ -63,33 +81,142 @@ type Step struct {
 
 // Plan renders the components cn enables against the cluster c reads, as
 // the operator would, and returns a Step per rendered object in apply
-// order. cn must hold its defaults. c is used through a dry-run client:
-// nothing is written.
+// order, followed, per component, by a Step for each object of the live
+// ClusterNetworking's status.inventory that would leave the set (all of a
+// disabled component's): Delete, Release, Hold or Leave, as the operator
+// prunes. A component with a Refuse step is not applied, so nothing of it
+// is pruned either. Without a live ClusterNetworking (or its CRD) nothing
+// is pruned. cn must hold its defaults. c is used through a dry-run
+// client: nothing is written.
 func Plan(ctx context.Context, c client.Client, cn *v1alpha1.ClusterNetworking) ([]Step, error) {
 	dry := client.NewDryRunClient(c)
+	inventory, err := liveInventory(ctx, dry)
+	if err != nil {
+		return nil, err
+	}
 	var steps []Step
 	for _, comp := range controllers.Components(component.Deps{Client: dry, Reader: dry}) {
-		if !comp.Enabled(cn) {
+		applied, current, err := planApply(ctx, dry, comp, cn)
+		if err != nil {
+			return nil, err
+		}
+		steps = append(steps, applied...)
+		if refused(applied) {
 			continue
 		}
-		objs, err := comp.Render(ctx, cn)
+		pruned, err := planPrune(ctx, dry, comp, apply.Stale(apply.OfComponent(inventory, comp.Name()), current))
 		if err != nil {
-			return nil, fmt.Errorf("render %s: %w", comp.Name(), err)
+			return nil, err
 		}
-		adopts := func(*unstructured.Unstructured) bool { return false }
-		if a, ok := comp.(component.Adopter); ok {
-			adopts = a.Adopts
+		steps = append(steps, pruned...)
+	}
+	return steps, nil
+}
+
+// liveInventory returns the status.inventory of the cluster's
+// ClusterNetworking, or nothing when there is none or its CRD is not
+// installed.
+func liveInventory(ctx context.Context, c client.Reader) ([]v1alpha1.InventoryEntry, error) {
+	live := &v1alpha1.ClusterNetworking{}
+	switch err := c.Get(ctx, client.ObjectKey{Name: v1alpha1.SingletonName}, live); {
+	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read the live ClusterNetworking: %w", err)
+	}
+	return live.Status.Inventory, nil
+}
+
+// planApply renders comp for cn, when cn enables it, and returns a Step
+// per rendered object and their inventory entries.
+func planApply(ctx context.Context, dry client.Client, comp component.Component, cn *v1alpha1.ClusterNetworking) ([]Step, []v1alpha1.InventoryEntry, error) {
+	if !comp.Enabled(cn) {
+		return nil, nil, nil
+	}
+	objs, err := comp.Render(ctx, cn)
+	if err != nil {
+		return nil, nil, fmt.Errorf("render %s: %w", comp.Name(), err)
+	}
+	adopts := func(*unstructured.Unstructured) bool { return false }
+	if a, ok := comp.(component.Adopter); ok {
+		adopts = a.Adopts
+	}
+	steps := make([]Step, 0, len(objs))
+	entries := make([]v1alpha1.InventoryEntry, 0, len(objs))
+	for _, obj := range objs {
+		apply.Mark(obj, comp.Name())
+		step, err := planObject(ctx, dry, comp.Name(), obj, adopts)
+		if err != nil {
+			return nil, nil, err
 		}
-		for _, obj := range objs {
-			apply.Mark(obj, comp.Name())
-			step, err := planObject(ctx, dry, comp.Name(), obj, adopts)
-			if err != nil {
-				return nil, err
-			}
+		steps = append(steps, step)
+		entries = append(entries, apply.Entry(comp.Name(), obj))
+	}
+	return steps, entries, nil
+}
+
+func refused(steps []Step) bool {
+	for _, s := range steps {
+		if s.Action == Refuse {
+			return true
+		}
+	}
+	return false
+}
+
+// planPrune returns what pruning the stale entries of comp would do, in
+// the order the operator prunes them: the entries comp holds back first
+// (see component.PruneFilter), then the others in reverse order. An
+// object already gone gets no Step.
+func planPrune(ctx context.Context, dry client.Client, comp component.Component, stale []v1alpha1.InventoryEntry) ([]Step, error) {
+	if len(stale) == 0 {
+		return nil, nil
+	}
+	var steps []Step
+	if f, ok := comp.(component.PruneFilter); ok {
+		prune, keep, err := f.FilterPrune(ctx, stale)
+		if err != nil {
+			return nil, fmt.Errorf("plan the pruning of %s: %w", comp.Name(), err)
+		}
+		for _, e := range keep {
+			steps = append(steps, Step{Component: comp.Name(), Object: describeEntry(e), Action: Hold,
+				Reason: "kept while custom resources use " + comp.Name() + "'s CRDs"})
+		}
+		stale = prune
+	}
+	for i := len(stale) - 1; i >= 0; i-- {
+		step, err := planStale(ctx, dry, comp.Name(), stale[i])
+		if err != nil {
+			return nil, err
+		}
+		if step.Action != "" {
 			steps = append(steps, step)
 		}
 	}
 	return steps, nil
+}
+
+// planStale tells what pruning e would do, as apply.Applier.Prune
+// decides; the zero Step when its object is gone.
+func planStale(ctx context.Context, dry client.Client, comp string, e v1alpha1.InventoryEntry) (Step, error) {
+	step := Step{Component: comp, Object: describeEntry(e)}
+	live := &metav1.PartialObjectMetadata{}
+	live.SetGroupVersionKind(schema.GroupVersionKind{Group: e.Group, Version: e.Version, Kind: e.Kind})
+	switch err := dry.Get(ctx, client.ObjectKey{Namespace: e.Namespace, Name: e.Name}, live); {
+	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+		return Step{}, nil
+	case err != nil:
+		return step, fmt.Errorf("read %s: %w", step.Object, err)
+	}
+	switch apply.PruneAction(live, comp, component.FieldManager) {
+	case apply.Skipped:
+		step.Action, step.Reason = Leave, "wharf's "+comp+" component no longer holds it"
+	case apply.Released:
+		step.Action, step.Adopted = Release, true
+	default:
+		step.Action = Delete
+	}
+	return step, nil
 }
 
 // planObject decides, as the Applier does, whether obj may be applied,
@@ -176,6 +303,15 @@ func unifiedDiff(before, after map[string]any) (string, error) {
 	})
 }
 
+// describeEntry names the object of e as describe does.
+func describeEntry(e v1alpha1.InventoryEntry) string {
+	u := &unstructured.Unstructured{}
+	u.SetKind(e.Kind)
+	u.SetNamespace(e.Namespace)
+	u.SetName(e.Name)
+	return describe(u)
+}
+
 // describe names obj as "Kind namespace/name", or "Kind name" when
 // cluster-scoped.
 func describe(obj *unstructured.Unstructured) string {
@@ -185,16 +321,20 @@ func describe(obj *unstructured.Unstructured) string {
 	return obj.GetKind() + " " + obj.GetNamespace() + "/" + obj.GetName()
 }
 
-// Write prints steps, one line each, diffs indented below, and a summary.
-func Write(out io.Writer, steps []Step) error {
+// Write prints steps, one line each, diffs indented below, and a summary
+// counting every action, as "1 kept, 2 changed, ...". It returns whether
+// any step is Refuse.
+func Write(out io.Writer, steps []Step) (refusedAny bool, err error) {
 	var b strings.Builder
 	counts := map[Action]int{}
 	for _, s := range steps {
 		counts[s.Action]++
 		fmt.Fprintf(&b, "%-7s %-9s %s", s.Action, s.Component, s.Object)
 		switch {
-		case s.Action == Refuse:
+		case s.Reason != "":
 			fmt.Fprintf(&b, ": %s", s.Reason)
+		case s.Adopted && s.Action == Release:
+			b.WriteString(" (left running, no longer managed)")
 		case s.Adopted:
 			b.WriteString(" (taken over)")
 		}
@@ -203,7 +343,8 @@ func Write(out io.Writer, steps []Step) error {
 			b.WriteString("    " + line)
 		}
 	}
-	fmt.Fprintf(&b, "%d kept, %d changed, %d created, %d refused\n", counts[Keep], counts[Change], counts[Create], counts[Refuse])
-	_, err := io.WriteString(out, b.String())
-	return err
+	fmt.Fprintf(&b, "%d kept, %d changed, %d created, %d deleted, %d released, %d held, %d left, %d refused\n",
+		counts[Keep], counts[Change], counts[Create], counts[Delete], counts[Release], counts[Hold], counts[Leave], counts[Refuse])
+	_, err = io.WriteString(out, b.String())
+	return counts[Refuse] > 0, err
 }

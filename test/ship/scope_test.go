@@ -97,7 +97,7 @@ func TestManagerScope(t *testing.T) {
 		if err := defaults.Apply(cn); err != nil {
 			t.Fatal(err)
 		}
-		objs, err := preview.Objects(cn)
+		objs, _, err := preview.Objects(cn)
 		if err != nil {
 			t.Fatal(err)
 		}
