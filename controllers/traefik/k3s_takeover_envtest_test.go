@@ -39,7 +39,8 @@ import (
 // same object with the same spec (the Deployment's pods are not
 // replaced), the traefik.io CRDs and the user's IngressRoutes and
 // Middlewares stay, and the Service keeps its ingress. An object only the
-// release had is uninstalled, as before.
+// release had is uninstalled, as before. The manager runs with the
+// install's RBAC and admission policies only.
 func TestK3sTraefikTakeOver(t *testing.T) {
 	ctx := context.Background()
 	env := testenv.Start(t)
@@ -105,7 +106,10 @@ func TestK3sTraefikTakeOver(t *testing.T) {
 		}
 		cn.Spec.Traefik.Values = &apiextensionsv1.JSON{Raw: raw}
 		mustCreate(t, c, cn)
-		testenv.StartManager(t, env.Config)
+		// The manager runs with exactly the rights the install gives it:
+		// its ClusterRole, confined by the admission policies.
+		testenv.InstallManagerScope(ctx, t, c)
+		testenv.StartManager(t, testenv.ManagerConfig(env.Config))
 	}
 
 	t.Run("without adoptHelmReleases K3s's Traefik is a Conflict", func(t *testing.T) {

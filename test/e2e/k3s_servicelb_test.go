@@ -146,7 +146,9 @@ func testK3sServiceLBTakeOver(t *testing.T, image string, same bool) {
 	}
 
 	slbStep(t, "wharf adopts the DaemonSets in place", func() {
-		testenv.StartManager(t, c.Config())
+		// With exactly the rights the install gives the manager.
+		testenv.InstallManagerScope(ctx, t, cl)
+		testenv.StartManager(t, testenv.ManagerConfig(c.Config()))
 		for _, svc := range services {
 			slbDaemonSet(ctx, t, cl, svc, func(ds *appsv1.DaemonSet) error {
 				if _, ok := ds.Labels[k3s.NodeSelectorLabel]; ok || ds.Annotations[servicelb.NodeSelectorAnnotation] != "false" {

@@ -100,7 +100,9 @@ func TestK3sTakeOverKeepsDNSAnswering(t *testing.T) {
 			names := []string{"coredns", coredns.ConfigMapName, coredns.DeploymentName, coredns.ServiceName}
 			uids := map[string]types.UID{}
 			corednsStep(t, "wharf takes K3s's CoreDNS over", func() {
-				testenv.StartManager(t, c.Config())
+				// With exactly the rights the install gives the manager.
+				testenv.InstallManagerScope(ctx, t, cl)
+				testenv.StartManager(t, testenv.ManagerConfig(c.Config()))
 				waitClusterNetworking(ctx, t, cl, 2*time.Minute, func(cn *v1alpha1.ClusterNetworking) error {
 					return conditionIs(cn, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonReady)
 				})

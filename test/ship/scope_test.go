@@ -28,10 +28,6 @@ import (
 	"github.com/wharf-dev/wharf/internal/testenv"
 )
 
-// managerUser is the user name of the manager's ServiceAccount as the
-// install creates it.
-var managerUser = "system:serviceaccount:" + systemNamespace + ":" + serviceAccount
-
 // The policy's messages, as the API server returns them.
 const (
 	outsideNamespaces = "writes only in the namespaces of spec.coredns"
@@ -266,13 +262,7 @@ func TestManagerScope(t *testing.T) {
 // admission policies.
 func installScope(ctx context.Context, t *testing.T, admin client.Client) {
 	t.Helper()
-	mustCreate(ctx, t, admin, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: systemNamespace}})
-	for _, rel := range []string{"config/rbac/service_account.yaml", "config/rbac/role.yaml", "config/rbac/role_binding.yaml",
-		"config/admission/policy.yaml", "config/admission/binding.yaml"} {
-		for _, o := range decodeAll(t, rel, readFile(t, rel)) {
-			mustCreate(ctx, t, admin, o)
-		}
-	}
+	testenv.InstallManagerScope(ctx, t, admin)
 }
 
 // createSample creates the objects of config/samples as the admin and
@@ -294,10 +284,7 @@ func createSample(ctx context.Context, t *testing.T, admin client.Client) *v1alp
 // managerClient returns a client that acts as the manager's ServiceAccount.
 func managerClient(t *testing.T, admin *rest.Config) client.Client {
 	t.Helper()
-	cfg := rest.CopyConfig(admin)
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: managerUser,
-		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + systemNamespace, "system:authenticated"}}
-	c, err := client.New(cfg, client.Options{Scheme: controllers.NewScheme()})
+	c, err := client.New(testenv.ManagerConfig(admin), client.Options{Scheme: controllers.NewScheme()})
 	if err != nil {
 		t.Fatal(err)
 	}
