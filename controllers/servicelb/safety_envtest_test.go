@@ -13,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -21,9 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
-	"github.com/wharf-dev/wharf/controllers/component"
 	"github.com/wharf-dev/wharf/controllers/servicelb"
-	"github.com/wharf-dev/wharf/internal/apply"
 	"github.com/wharf-dev/wharf/internal/testenv"
 )
 
@@ -47,7 +44,7 @@ func TestServiceLBSafety(t *testing.T) {
 
 	// Before the manager starts: what an older wharf and K3s left behind.
 	legacy := createService(t, c, lbService("legacy", 8100, nil))
-	oldDS := applyLegacyDaemonSet(t, c, cn, legacy)
+	oldDS := testenv.ApplyLegacySvclbDaemonSet(context.Background(), t, c, cn, legacy)
 	k3sMade := createService(t, c, lbService("k3s-made", 8108, nil))
 	k3sDS := createK3sDaemonSet(t, c, cn, k3sMade)
 	k3sWritten := k3sServedService(t, c)
@@ -312,35 +309,6 @@ func TestServiceLBSafety(t *testing.T) {
 		labelNamespace(t, c, "tenant", "lb", "yes")
 		waitDaemonSet(t, c, svc)
 	})
-}
-
-// applyLegacyDaemonSet applies the DaemonSet of svc as wharf did before
-// the nodeselector label became an annotation, and returns it.
-func applyLegacyDaemonSet(t *testing.T, c client.Client, cn *v1alpha1.ClusterNetworking, svc *corev1.Service) *appsv1.DaemonSet {
-	t.Helper()
-	ctx := context.Background()
-	ac, err := servicelb.BuildDaemonSet(svc, cn.Spec.ServiceLB, servicelb.ClusterOf(cn), servicelb.Facts{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(ac)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj := &unstructured.Unstructured{Object: content}
-	apply.Mark(obj, servicelb.ComponentName)
-	obj.SetAnnotations(nil)
-	labels := obj.GetLabels()
-	labels[servicelb.NodeSelectorAnnotation] = "false"
-	obj.SetLabels(labels)
-	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(component.FieldManager), client.ForceOwnership); err != nil {
-		t.Fatalf("apply the legacy daemonset: %v", err)
-	}
-	ds := &appsv1.DaemonSet{}
-	if err := c.Get(ctx, types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}, ds); err != nil {
-		t.Fatal(err)
-	}
-	return ds
 }
 
 // createK3sDaemonSet creates the svclb DaemonSet of svc as K3s does: with

@@ -100,13 +100,7 @@ func (r *Reconciler) allServices(ctx context.Context, _ client.Object) []reconci
 		ctrl.LoggerFrom(ctx).Error(err, "list services")
 		return nil
 	}
-	var reqs []reconcile.Request
-	for i := range list.Items {
-		if relevant(&list.Items[i]) {
-			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-		}
-	}
-	return reqs
+	return relevantRequests(list)
 }
 
 // everything maps a ClusterNetworking change to every relevant Service and
@@ -134,6 +128,17 @@ func (r *Reconciler) everything(ctx context.Context, obj client.Object) []reconc
 	return reqs
 }
 
+// relevantRequests returns a request for each relevant Service of list.
+func relevantRequests(list *corev1.ServiceList) []reconcile.Request {
+	var reqs []reconcile.Request
+	for i := range list.Items {
+		if relevant(&list.Items[i]) {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
+	}
+	return reqs
+}
+
 func compareKeys(a, b types.NamespacedName) int {
 	return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 }
@@ -146,13 +151,7 @@ func (r *Reconciler) namespaceServices(ctx context.Context, obj client.Object) [
 		ctrl.LoggerFrom(ctx).Error(err, "list services", "namespace", obj.GetName())
 		return nil
 	}
-	var reqs []reconcile.Request
-	for i := range list.Items {
-		if relevant(&list.Items[i]) {
-			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-		}
-	}
-	return reqs
+	return relevantRequests(list)
 }
 
 // labelsChanged passes updates that change labels; creations and

@@ -12,14 +12,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/controllers"
-	"github.com/wharf-dev/wharf/controllers/component"
 	"github.com/wharf-dev/wharf/controllers/servicelb"
 	"github.com/wharf-dev/wharf/internal/apply"
 	"github.com/wharf-dev/wharf/internal/testenv"
@@ -60,7 +57,7 @@ func TestServiceLBSafety(t *testing.T) {
 	var ds *appsv1.DaemonSet
 	var pods map[string]string
 	slbStep(t, "an older wharf's DaemonSet runs its pods", func() {
-		ds = slbApplyLegacyDaemonSet(ctx, t, cl, cn, nginx)
+		ds = testenv.ApplyLegacySvclbDaemonSet(ctx, t, cl, cn, nginx)
 		slbPods(ctx, t, cl, nginx, "master01", "master02")
 		pods = slbPodUIDs(ctx, t, cl, nginx)
 	})
@@ -129,34 +126,6 @@ func TestServiceLBSafety(t *testing.T) {
 		})
 		slbEvent(ctx, t, cl, "fresh", servicelb.ReasonUnAvailableLoadBalancer, "does-not-exist")
 	})
-}
-
-// slbApplyLegacyDaemonSet applies the svclb DaemonSet of svc as wharf
-// applied it before the nodeselector label became an annotation.
-func slbApplyLegacyDaemonSet(ctx context.Context, t *testing.T, cl client.Client, cn *v1alpha1.ClusterNetworking, svc *corev1.Service) *appsv1.DaemonSet {
-	t.Helper()
-	ac, err := servicelb.BuildDaemonSet(svc, cn.Spec.ServiceLB, servicelb.ClusterOf(cn), servicelb.Facts{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(ac)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj := &unstructured.Unstructured{Object: content}
-	apply.Mark(obj, servicelb.ComponentName)
-	obj.SetAnnotations(nil)
-	labels := obj.GetLabels()
-	labels[servicelb.NodeSelectorAnnotation] = "false"
-	obj.SetLabels(labels)
-	if err := cl.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(component.FieldManager), client.ForceOwnership); err != nil {
-		t.Fatalf("apply the legacy daemonset: %v", err)
-	}
-	ds := &appsv1.DaemonSet{}
-	if err := cl.Get(ctx, client.ObjectKeyFromObject(obj), ds); err != nil {
-		t.Fatal(err)
-	}
-	return ds
 }
 
 // slbPodUIDs returns the svclb pods of svc by name, with their UIDs.
