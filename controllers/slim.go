@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -48,31 +49,36 @@ const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 
 // slimPod keeps of a svclb pod what ServiceLB reads: identity, labels,
 // deletion, the node it runs on (or, until it is scheduled, the node
-// affinity that names the node it is meant for), its containers' ports,
-// its Ready and PodScheduled conditions and its IPs. Env, images, volumes,
-// owner references, container statuses, managed fields and the labels the
-// DaemonSet controller adds (controller-revision-hash,
-// pod-template-generation) are dropped.
+// affinity that names the node it is meant for), its pod IP, whether it is
+// Ready and, while the scheduler cannot place it, why. With every node
+// serving, the manager caches N×M of them, so each byte counts (about 1.7
+// KiB a pod is left, most of it the Pod struct itself): containers (a svclb
+// pod binds its Service's ports, read from the Service), env, images,
+// volumes, owner references, container statuses, managed fields, the
+// other conditions and the labels the DaemonSet controller adds
+// (controller-revision-hash, pod-template-generation) are dropped.
 func slimPod(pod *corev1.Pod) *corev1.Pod {
 	slim := &corev1.Pod{
 		TypeMeta:   pod.TypeMeta,
 		ObjectMeta: keptMeta(&pod.ObjectMeta),
 		Spec:       corev1.PodSpec{NodeName: pod.Spec.NodeName},
-		Status:     corev1.PodStatus{Phase: pod.Status.Phase, PodIP: pod.Status.PodIP, HostIP: pod.Status.HostIP},
+		Status:     corev1.PodStatus{PodIP: pod.Status.PodIP},
 	}
 	slim.Labels = svclbPodLabels(pod.Labels)
 	slim.OwnerReferences = nil
 	if pod.Spec.NodeName == "" {
 		slim.Spec.Affinity = pod.Spec.Affinity
 	}
+	var keep []corev1.PodCondition
 	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodReady || c.Type == corev1.PodScheduled {
-			slim.Status.Conditions = append(slim.Status.Conditions, c)
+		switch {
+		case c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue:
+			keep = append(keep, corev1.PodCondition{Type: c.Type, Status: c.Status})
+		case c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse:
+			keep = append(keep, corev1.PodCondition{Type: c.Type, Status: c.Status, Reason: c.Reason, Message: c.Message})
 		}
 	}
-	for _, c := range pod.Spec.Containers {
-		slim.Spec.Containers = append(slim.Spec.Containers, corev1.Container{Name: c.Name, Ports: c.Ports})
-	}
+	slim.Status.Conditions = slices.Clip(keep)
 	return slim
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // schedulerPortsMessage is what the scheduler says of a node on which a
@@ -38,11 +39,11 @@ type pending struct {
 
 // pendingReason says why svc, which has no ingress, cannot get a node, or
 // returns an empty reason when it may still get one (its pods are being
-// scheduled or started). own are the pods of svc's DaemonSet; others are the other svclb
-// pods of the cluster, the only pods wharf caches: they tell which Services
-// hold a port, while a host port taken by any other pod is known only from
-// the scheduler's verdict on svc's pods.
-func pendingReason(svc *corev1.Service, e eligibility, own, others []corev1.Pod) pending {
+// scheduled or started). own are the pods of svc's DaemonSet; holders are
+// the other svclb pods of the cluster, the only pods wharf caches: they
+// tell which Services hold a port, while a host port taken by any other pod
+// is known only from the scheduler's verdict on svc's pods.
+func pendingReason(svc *corev1.Service, e eligibility, own []corev1.Pod, holders []portHolder) pending {
 	if len(e.nodes) == 0 {
 		return pending{action: actionWaitForNode, reason: "no node is eligible: " + e.why}
 	}
@@ -69,24 +70,40 @@ func pendingReason(svc *corev1.Service, e eligibility, own, others []corev1.Pod)
 		return pending{action: actionWaitForSchedule, reason: fmt.Sprintf(
 			"the svclb pods cannot be scheduled on any eligible node (%s): %s", joinLimited(nodes, 5), message)}
 	}
-	return pending{action: actionWaitForHostPort, reason: portConflictReason(svc, nodes, others)}
+	return pending{action: actionWaitForHostPort, reason: portConflictReason(svc, nodes, holders)}
+}
+
+// portHolder is another Service's svclb pod: the node it runs on and the
+// ports its Service binds there as host ports (a svclb pod binds each port
+// of its Service; the cache keeps no container of it).
+type portHolder struct {
+	node    string
+	service types.NamespacedName
+	ports   []corev1.ServicePort
+}
+
+// holds reports whether h binds port/proto on its node.
+func (h portHolder) holds(port int32, proto corev1.Protocol) bool {
+	for _, p := range h.ports {
+		if p.Port == port && protocolOf(p.Protocol) == proto {
+			return true
+		}
+	}
+	return false
 }
 
 // portConflictReason names the Service ports taken on nodes and, when they
 // are taken by other svclb pods, the Services that hold them.
-func portConflictReason(svc *corev1.Service, nodes []string, others []corev1.Pod) string {
+func portConflictReason(svc *corev1.Service, nodes []string, others []portHolder) string {
 	var taken, holders []string
 	for _, p := range svc.Spec.Ports {
 		proto := protocolOf(p.Protocol)
-		for i := range others {
-			pod := &others[i]
-			if !slices.Contains(nodes, pod.Spec.NodeName) || !usesHostPort(pod, p.Port, proto) {
+		for _, h := range others {
+			if !slices.Contains(nodes, h.node) || !h.holds(p.Port, proto) {
 				continue
 			}
 			taken = append(taken, portString(p.Port, proto))
-			if key, ok := serviceKeyOf(pod.Labels); ok {
-				holders = append(holders, key.String())
-			}
+			holders = append(holders, h.service.String())
 		}
 	}
 	slices.Sort(taken)
@@ -130,17 +147,6 @@ func targetNode(pod *corev1.Pod) string {
 		}
 	}
 	return ""
-}
-
-func usesHostPort(pod *corev1.Pod, port int32, proto corev1.Protocol) bool {
-	for _, c := range pod.Spec.Containers {
-		for _, p := range c.Ports {
-			if p.HostPort == port && protocolOf(p.Protocol) == proto {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func protocolOf(p corev1.Protocol) corev1.Protocol {

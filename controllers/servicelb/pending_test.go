@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -94,11 +95,9 @@ func unschedulable(nodeName, message string) corev1.Pod {
 
 const portsMessage = "0/2 nodes are available: 1 node(s) didn't have free ports for the requested pod ports, 1 node(s) didn't match Pod's node affinity/selector."
 
-func holder(nodeName string, port int32) corev1.Pod {
-	p := readyPod(nodeName)
-	p.Labels = map[string]string{SvcNameLabel: "nginx", SvcNamespaceLabel: "default"}
-	p.Spec.Containers = []corev1.Container{{Ports: []corev1.ContainerPort{{HostPort: port, ContainerPort: port, Protocol: corev1.ProtocolTCP}}}}
-	return p
+func holder(nodeName string, port int32) portHolder {
+	return portHolder{node: nodeName, service: types.NamespacedName{Namespace: "default", Name: "nginx"},
+		ports: []corev1.ServicePort{{Port: port, Protocol: corev1.ProtocolTCP}}}
 }
 
 func TestPendingReason(t *testing.T) {
@@ -110,7 +109,7 @@ func TestPendingReason(t *testing.T) {
 		svc    *corev1.Service
 		e      eligibility
 		own    []corev1.Pod
-		others []corev1.Pod
+		others []portHolder
 		want   string
 	}{
 		{name: "no eligible node", svc: web2, e: eligibility{why: "no node has svccontroller.k3s.cattle.io/enablelb=true"},
@@ -118,7 +117,7 @@ func TestPendingReason(t *testing.T) {
 		{name: "no pods yet", svc: web2, e: eligible, want: ""},
 		{name: "being scheduled", svc: web2, e: eligible, own: []corev1.Pod{{}}, want: ""},
 		{name: "port held by another svclb", svc: web2, e: eligible,
-			own: []corev1.Pod{unschedulable("master02", portsMessage)}, others: []corev1.Pod{holder("master02", 8888)},
+			own: []corev1.Pod{unschedulable("master02", portsMessage)}, others: []portHolder{holder("master02", 8888)},
 			want: "port 8888/TCP is already in use on every eligible node (master02), held by the svclb pods of default/nginx"},
 		{name: "port held by a pod wharf does not cache", svc: web2, e: eligible,
 			own:  []corev1.Pod{unschedulable("master02", portsMessage)},

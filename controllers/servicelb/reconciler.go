@@ -3,8 +3,6 @@ package servicelb
 import (
 	"context"
 	"fmt"
-	"sync"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -38,9 +36,7 @@ type Reconciler struct {
 	nodes   nodeCache
 	built   buildMemo
 	refused backoff
-
-	holdMu sync.Mutex
-	holds  map[types.NamespacedName]time.Time
+	holds   holdTimes
 }
 
 // Services are only patched (finalizers, status): no update, and no
@@ -72,6 +68,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		r.stale.forget(req.NamespacedName)
 		r.built.forget(req.NamespacedName)
 		r.refused.reset(req.NamespacedName)
+		r.holds.forget(req.NamespacedName)
 		_, err := r.deleteDaemonSets(ctx, req.NamespacedName, nil, types.NamespacedName{})
 		return ctrl.Result{}, err
 	}

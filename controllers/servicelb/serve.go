@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -26,9 +28,12 @@ type observation struct {
 	// pending says why the Service cannot get a node, if it cannot.
 	pending pending
 	// starting counts the pods that are not Ready yet but may soon be, and
-	// those still to be created; it is counted only when the ingress
-	// changes, the only case holdPartial looks at it.
+	// those still to be created; coming holds the addresses of the
+	// eligible nodes whose pod is starting, being replaced or yet to be
+	// created. Both are counted only when an ingress already written
+	// changes, the only case holdPartial looks at them.
 	starting int
+	coming   map[string]bool
 	// recheck, when set, is when to look again at a DaemonSet that has no
 	// pod yet (see creationFailure).
 	recheck time.Duration
@@ -112,35 +117,80 @@ func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg setting
 	return requeue.After(obs.recheck), nil
 }
 
-// holdPartialFor is how long a partial ingress waits for the Service's
-// other svclb pods, which are starting or yet to be created, to turn Ready
-// too: one status write (and one UpdatedLoadBalancer Event) then carries
-// them all. Without it 3% of the bench's Services got two writes.
-const holdPartialFor = 2 * time.Second
+// holdPartialFor bounds how long an ingress that already has nodes waits
+// for the Service's other svclb pods, still starting or yet to be created,
+// before it is written without them. With every node serving, a Service's
+// pods turn Ready over seconds (the bench measured p50 2 s, p99 12.5 s
+// from the first to the last at 50 nodes), each a status write and an
+// UpdatedLoadBalancer Event if written at once; held, the rest go out in
+// one write. A pod that never turns Ready delays the others by this much.
+const holdPartialFor = 30 * time.Second
 
-// holdPartial returns how long to wait before writing an ingress that
-// lacks nodes whose pods are still starting, or 0 to write now.
-func (r *Reconciler) holdPartial(svc *corev1.Service, obs observation) time.Duration {
-	key := client.ObjectKeyFromObject(svc)
-	r.holdMu.Lock()
-	defer r.holdMu.Unlock()
-	if len(obs.ips) == 0 || obs.starting == 0 || sameIPs(svc.Status.LoadBalancer.Ingress, obs.ips) {
-		delete(r.holds, key)
+// partialHold returns how long to wait before writing obs.ips over the
+// Service's current ingress, given since, when the wait began (zero: not
+// waiting yet), or 0 to write now. The first nodes of a Service without an
+// ingress are written at once, and so is a node that leaves for good (not
+// eligible any more, or refused by the scheduler): its traffic would be
+// lost. Nodes that join, and nodes whose pod is only being replaced (a
+// DaemonSet rollout), wait while pods are starting (obs.starting), up to
+// holdPartialFor: the Service gets its first IP at once, then at most one
+// more write when the rest arrive, and a rollout writes nothing.
+func partialHold(current []corev1.LoadBalancerIngress, obs observation, since, now time.Time) time.Duration {
+	if len(current) == 0 || obs.starting == 0 || sameIPs(current, obs.ips) {
 		return 0
 	}
-	if r.holds == nil {
-		r.holds = map[types.NamespacedName]time.Time{}
+	for _, in := range current {
+		if !slices.Contains(obs.ips, in.IP) && !obs.coming[in.IP] {
+			return 0
+		}
 	}
-	first, ok := r.holds[key]
-	if !ok {
-		first = time.Now()
-		r.holds[key] = first
+	if since.IsZero() {
+		return holdPartialFor
 	}
-	if left := holdPartialFor - time.Since(first); left > 0 {
-		return left
+	return max(holdPartialFor-now.Sub(since), 0)
+}
+
+// holdPartial returns how long to wait before writing the observed
+// ingress of svc, or 0 to write now (see partialHold).
+func (r *Reconciler) holdPartial(svc *corev1.Service, obs observation) time.Duration {
+	key := client.ObjectKeyFromObject(svc)
+	since := r.holds.since(key)
+	wait := partialHold(svc.Status.LoadBalancer.Ingress, obs, since, time.Now())
+	if wait == 0 {
+		r.holds.forget(key)
+	} else if since.IsZero() {
+		r.holds.begin(key, time.Now())
 	}
-	delete(r.holds, key)
-	return 0
+	return wait
+}
+
+// holdTimes notes since when each Service's partial ingress is held back.
+// It only decides when a write happens, never what it holds: lost with a
+// restart, a held ingress is written at the first reconcile.
+type holdTimes struct {
+	mu    sync.Mutex
+	begun map[types.NamespacedName]time.Time
+}
+
+func (h *holdTimes) since(key types.NamespacedName) time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.begun[key]
+}
+
+func (h *holdTimes) begin(key types.NamespacedName, t time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.begun == nil {
+		h.begun = map[types.NamespacedName]time.Time{}
+	}
+	h.begun[key] = t
+}
+
+func (h *holdTimes) forget(key types.NamespacedName) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.begun, key)
 }
 
 // publish writes the observed ingress to svc, with the Events K3s records,
@@ -242,34 +292,73 @@ func (r *Reconciler) observe(ctx context.Context, svc *corev1.Service, cfg setti
 			return observation{}, err
 		}
 	}
-	ips := ingressIPs(svc, own, nodes.byName, local)
 	eligible := func() eligibility {
 		// The DaemonSet was built, so the annotation parses.
 		tols, _ := podTolerations(svc, &cfg.spec)
 		return eligibleNodes(nodes.items, placementFor(svc, &cfg.spec, nodes.facts), tols)
 	}
-	if len(ips) > 0 {
-		obs := observation{ips: ips}
-		if !sameIPs(svc.Status.LoadBalancer.Ingress, ips) {
-			// Only a change of the ingress can be held (holdPartial).
-			obs.starting = startingPods(own) + podsToCome(eligible(), own)
-		}
+	obs := observation{ips: ingressIPs(svc, own, nodes.byName, local)}
+	if current := svc.Status.LoadBalancer.Ingress; len(current) > 0 && !sameIPs(current, obs.ips) {
+		// Only a change of an ingress already written can be held.
+		e := eligible()
+		obs.starting = startingPods(own) + podsToCome(e, own)
+		obs.coming = addresses(comingNodes(e, own), nodes.byName)
+	}
+	if len(obs.ips) > 0 {
 		return obs, nil
 	}
-	var others []corev1.Pod
+	var others []portHolder
 	if portConflicted(own) {
-		if others, err = r.otherSvclbPods(ctx, svc); err != nil {
+		if others, err = r.portHolders(ctx, svc); err != nil {
 			return observation{}, err
 		}
 	}
 	e := eligible()
-	obs := observation{pending: pendingReason(svc, e, own, others)}
+	obs.pending = pendingReason(svc, e, own, others)
 	if obs.pending.reason == "" && len(own) == 0 && len(e.nodes) > 0 {
 		if obs.pending, obs.recheck, err = r.creationFailure(ctx, ds); err != nil {
 			return observation{}, err
 		}
 	}
 	return obs, nil
+}
+
+// comingNodes returns the eligible nodes without a Ready pod of own whose
+// pod is starting, being replaced (a DaemonSet rollout deletes the old pod
+// before it creates the new one) or yet to be created: not those the
+// scheduler refused.
+func comingNodes(e eligibility, own []corev1.Pod) []string {
+	ready := map[string]bool{}
+	refused := map[string]bool{}
+	for i := range own {
+		p := &own[i]
+		switch {
+		case podReady(p):
+			ready[targetNode(p)] = true
+		case schedulerVerdict(p) != nil:
+			refused[targetNode(p)] = true
+		}
+	}
+	var out []string
+	for _, n := range e.nodes {
+		if !ready[n] && !refused[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// addresses returns every address of the named nodes.
+func addresses(names []string, byName map[string]*corev1.Node) map[string]bool {
+	out := map[string]bool{}
+	for _, name := range names {
+		if node := byName[name]; node != nil {
+			for _, a := range node.Status.Addresses {
+				out[a.Address] = true
+			}
+		}
+	}
+	return out
 }
 
 // podsToCome counts the eligible nodes without a pod of the Service yet:
@@ -292,8 +381,11 @@ func podsToCome(e eligibility, own []corev1.Pod) int {
 // ownPods lists the pods of the Service's current DaemonSet.
 func (r *Reconciler) ownPods(ctx context.Context, svc *corev1.Service, ds types.NamespacedName) ([]corev1.Pod, error) {
 	pods := &corev1.PodList{}
+	// Read only: the pods are the cache's own (every pod event of a
+	// Service reconciles it, and copying them was most of what the manager
+	// allocated with every node serving).
 	if err := r.Client.List(ctx, pods, client.InNamespace(ds.Namespace), client.HasLabels{SvcNameLabel},
-		client.MatchingFields{ServiceKeyIndex: svc.Namespace + "/" + svc.Name}); err != nil {
+		client.MatchingFields{ServiceKeyIndex: svc.Namespace + "/" + svc.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("list svclb pods: %w", err)
 	}
 	out := pods.Items[:0]
@@ -305,20 +397,34 @@ func (r *Reconciler) ownPods(ctx context.Context, svc *corev1.Service, ds types.
 	return out, nil
 }
 
-// otherSvclbPods lists the svclb pods of every other Service.
-func (r *Reconciler) otherSvclbPods(ctx context.Context, svc *corev1.Service) ([]corev1.Pod, error) {
+// portHolders returns the svclb pods of every other Service with the
+// ports of their Service, which they bind as host ports.
+func (r *Reconciler) portHolders(ctx context.Context, svc *corev1.Service) ([]portHolder, error) {
 	pods := &corev1.PodList{}
-	if err := r.Client.List(ctx, pods, client.HasLabels{SvcNameLabel}); err != nil {
+	if err := r.Client.List(ctx, pods, client.HasLabels{SvcNameLabel}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("list svclb pods: %w", err)
 	}
 	self := client.ObjectKeyFromObject(svc)
-	others := pods.Items[:0]
-	for _, p := range pods.Items {
-		if key, ok := serviceKeyOf(p.Labels); !ok || key != self {
-			others = append(others, p)
+	ports := map[types.NamespacedName][]corev1.ServicePort{}
+	var out []portHolder
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		key, ok := serviceKeyOf(p.Labels)
+		if !ok || key == self || p.Spec.NodeName == "" {
+			continue
 		}
+		sp, seen := ports[key]
+		if !seen {
+			holder := &corev1.Service{}
+			if err := r.Client.Get(ctx, key, holder); client.IgnoreNotFound(err) != nil {
+				return nil, fmt.Errorf("read service %s: %w", key, err)
+			}
+			sp = holder.Spec.Ports
+			ports[key] = sp
+		}
+		out = append(out, portHolder{node: p.Spec.NodeName, service: key, ports: sp})
 	}
-	return others, nil
+	return out, nil
 }
 
 // localNodes returns the nodes with a ready endpoint of svc.

@@ -58,7 +58,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named(ControllerName).
 		For(&corev1.Service{}, builder.WithPredicates(serviceRelevant())).
 		Watches(daemonSetMetadata(), r.daemonSetHandler(), builder.OnlyMetadata).
-		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(byServiceLabels)).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(byServiceLabels), builder.WithPredicates(podChanged())).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.allServices), builder.WithPredicates(r.nodes.invalidate(), nodeChanged())).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.localService)).
 		Watches(namespaceMetadata(), handler.EnqueueRequestsFromMapFunc(r.namespaceServices),
@@ -234,6 +234,40 @@ func (r *Reconciler) daemonSetHandler() handler.EventHandler {
 			enqueue(e.Object, q)
 		},
 	}
+}
+
+// podChanged passes the svclb pod events that can change what a
+// reconcile of its Service finds: a pod turning Ready or not, placed on
+// another node, refused by the scheduler (or no longer), relabelled, being
+// deleted or gone. A pod's creation and its binding to the node the
+// DaemonSet controller made it for pass no more: the Service looks at its
+// pods again when one turns Ready, and with every node serving that
+// leaves one reconcile of three.
+func podChanged() predicate.Predicate {
+	return predicate.Funcs{
+		CreateFunc: func(e event.CreateEvent) bool {
+			pod, ok := e.Object.(*corev1.Pod)
+			return !ok || podReady(pod) || schedulerVerdict(pod) != nil || !pod.DeletionTimestamp.IsZero()
+		},
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			o, ok1 := e.ObjectOld.(*corev1.Pod)
+			n, ok2 := e.ObjectNew.(*corev1.Pod)
+			if !ok1 || !ok2 {
+				return true
+			}
+			return podReady(o) != podReady(n) || targetNode(o) != targetNode(n) ||
+				!equality.Semantic.DeepEqual(schedulerVerdict(o), schedulerVerdict(n)) ||
+				!o.DeletionTimestamp.Equal(n.DeletionTimestamp) || !maps.Equal(o.Labels, n.Labels)
+		},
+	}
+}
+
+// schedulerVerdict returns the pod's PodScheduled condition when it is False.
+func schedulerVerdict(pod *corev1.Pod) *corev1.PodCondition {
+	if c := podCondition(pod, corev1.PodScheduled); c != nil && c.Status == corev1.ConditionFalse {
+		return c
+	}
+	return nil
 }
 
 // statusOnly reports whether an update left an object's spec (generation)

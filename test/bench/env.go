@@ -29,6 +29,7 @@ const (
 	LBPoolLabel    = "svccontroller.k3s.cattle.io/lbpool"
 	SvcNameLabel   = "svccontroller.k3s.cattle.io/svcname"
 	SvcNSLabel     = "svccontroller.k3s.cattle.io/svcnamespace"
+	EnableLBLabel  = "svccontroller.k3s.cattle.io/enablelb"
 	ServiceNS      = "bench"
 	NoiseNS        = "bench-noise"
 	SvclbNS        = "kube-system"
@@ -48,9 +49,17 @@ type Scale struct {
 	// Pods is the number of unrelated pods bound to the nodes.
 	Pods int `json:"unrelatedPods"`
 	// PoolSize is how many nodes serve each Service: nodes are grouped in
-	// lbpools of this size and Service i is put in pool i mod pools.
+	// lbpools of this size and Service i is put in pool i mod pools. With
+	// PoolSize == Nodes (POOL=all) every node serves every Service, K3s's
+	// default: no node or Service carries a ServiceLB label.
 	PoolSize int `json:"nodesPerService"`
 }
+
+// EveryNode reports whether every node serves every Service (POOL=all).
+func (s Scale) EveryNode() bool { return s.PoolSize >= s.Nodes }
+
+// SvclbPods is how many svclb pods the scenario runs: N × PoolSize.
+func (s Scale) SvclbPods() int { return s.Services * min(s.PoolSize, s.Nodes) }
 
 // Pools returns how many lbpools the nodes form.
 func (s Scale) Pools() int { return (s.Nodes + s.PoolSize - 1) / s.PoolSize }
@@ -140,8 +149,19 @@ func (e *Env) addNodes(ctx context.Context) error {
 	}
 	return parallel(ctx, len(e.Nodes), 10, func(ctx context.Context, i int) error {
 		n := e.Nodes[i]
-		return e.Cluster.AddNode(ctx, cluster.Node{Name: n.Name, InternalIP: n.IP, Labels: map[string]string{LBPoolLabel: n.Pool}})
+		return e.Cluster.AddNode(ctx, cluster.Node{Name: n.Name, InternalIP: n.IP, Labels: e.nodeLabels(n)})
 	})
+}
+
+// nodeLabels are the ServiceLB labels of node n. With pools, every node
+// carries enablelb=true and its pool: under K3s's enablelb rule, a Service
+// with the lbpool label is served by the nodes of that pool only (k3s-io/k3s
+// pkg/cloudprovider/servicelb.go). Every node serving carries none.
+func (e *Env) nodeLabels(n NodeInfo) map[string]string {
+	if e.Scale.EveryNode() {
+		return nil
+	}
+	return map[string]string{EnableLBLabel: "true", LBPoolLabel: n.Pool}
 }
 
 func (e *Env) createNamespace(ctx context.Context, name string) error {
@@ -213,12 +233,17 @@ func (e *Env) ExpectedIPs() map[string][]string {
 }
 
 // NewService returns LoadBalancer Service i: one TCP port of its own (so
-// that no two svclb pods compete for a host port) and its pool label; no
+// that no two svclb pods compete for a host port) and its pool label unless
+// every node serves; no
 // NodePorts are allocated (ServiceLB does not need them with the Cluster
 // traffic policy, and they would cap N at 2,768).
 func (e *Env) NewService(i int) *corev1.Service {
+	var labels map[string]string
+	if !e.Scale.EveryNode() {
+		labels = map[string]string{LBPoolLabel: e.PoolOf(i)}
+	}
 	return &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: ServiceName(i), Namespace: ServiceNS, Labels: map[string]string{LBPoolLabel: e.PoolOf(i)}},
+		ObjectMeta: metav1.ObjectMeta{Name: ServiceName(i), Namespace: ServiceNS, Labels: labels},
 		Spec: corev1.ServiceSpec{
 			Type:                          corev1.ServiceTypeLoadBalancer,
 			AllocateLoadBalancerNodePorts: ptr.To(false),

@@ -255,7 +255,8 @@ func sameIngress(svc *corev1.Service, ips []string) bool {
 }
 
 // floorDaemonSet is a svclb DaemonSet as ServiceLB builds it for the
-// scenario's Services (one TCP port, Cluster traffic policy, a pool): same
+// scenario's Services (one TCP port, Cluster traffic policy, a pool or
+// every node): same
 // pod template size and scheduling constraints, so the cluster does the
 // same work for the floor as for the manager.
 func floorDaemonSet(svc *corev1.Service) *appsv1ac.DaemonSetApplyConfiguration {
@@ -269,8 +270,11 @@ func floorDaemonSet(svc *corev1.Service) *appsv1ac.DaemonSetApplyConfiguration {
 		WithTolerations(
 			corev1ac.Toleration().WithKey("node-role.kubernetes.io/master").WithOperator(corev1.TolerationOpExists).WithEffect(corev1.TaintEffectNoSchedule),
 			corev1ac.Toleration().WithKey("node-role.kubernetes.io/control-plane").WithOperator(corev1.TolerationOpExists).WithEffect(corev1.TaintEffectNoSchedule),
-			corev1ac.Toleration().WithKey("CriticalAddonsOnly").WithOperator(corev1.TolerationOpExists)).
-		WithNodeSelector(map[string]string{LBPoolLabel: svc.Labels[LBPoolLabel]})
+			corev1ac.Toleration().WithKey("CriticalAddonsOnly").WithOperator(corev1.TolerationOpExists))
+	if pool := svc.Labels[LBPoolLabel]; pool != "" {
+		// K3s's enablelb rule with the Service's pool, as wharf places it.
+		ps.WithNodeSelector(map[string]string{EnableLBLabel: "true", LBPoolLabel: pool})
+	}
 	for _, p := range svc.Spec.Ports {
 		port := strconv.Itoa(int(p.Port))
 		cname := "lb-tcp-" + port

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -21,6 +22,8 @@ import (
 type Observer struct {
 	expected map[string][]string // Service name -> sorted IPs
 	want     map[string]int      // Service name -> pods that must be Ready
+
+	podEvents atomic.Int64
 
 	mu        sync.Mutex
 	podReady  map[string]map[string]time.Time // Service -> pod -> first seen Ready
@@ -54,6 +57,7 @@ func (o *Observer) Start(ctx context.Context, cs kubernetes.Interface) error {
 	if _, err := podInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { o.pod(obj) },
 		UpdateFunc: func(_, obj any) { o.pod(obj) },
+		DeleteFunc: func(any) { o.podEvents.Add(1) },
 	}); err != nil {
 		return fmt.Errorf("watch pods: %w", err)
 	}
@@ -72,6 +76,7 @@ func (o *Observer) Start(ctx context.Context, cs kubernetes.Interface) error {
 }
 
 func (o *Observer) pod(obj any) {
+	o.podEvents.Add(1)
 	pod, ok := obj.(*corev1.Pod)
 	if !ok || pod.Labels[SvcNSLabel] != ServiceNS || !podReady(pod) {
 		return
@@ -119,6 +124,9 @@ func (o *Observer) service(obj any) {
 	}
 }
 
+// PodEvents counts the svclb pod events seen since Start.
+func (o *Observer) PodEvents() int { return int(o.podEvents.Load()) }
+
 // Done is closed when every Service has shown its full ingress.
 func (o *Observer) Done() <-chan struct{} { return o.done }
 
@@ -161,6 +169,32 @@ func (o *Observer) StatusLatencies() []time.Duration {
 			}
 		}
 		out = append(out, max(at.Sub(last), 0))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ReadySpreads returns, per Service with all its pods Ready, the time
+// from its first svclb pod turning Ready to its last: how long a status
+// writer that waits for every pod would hold the first node's IP back.
+func (o *Observer) ReadySpreads() []time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []time.Duration
+	for svc, pods := range o.podReady {
+		if len(pods) < o.want[svc] {
+			continue
+		}
+		var first, last time.Time
+		for _, t := range pods {
+			if first.IsZero() || t.Before(first) {
+				first = t
+			}
+			if t.After(last) {
+				last = t
+			}
+		}
+		out = append(out, last.Sub(first))
 	}
 	slices.Sort(out)
 	return out

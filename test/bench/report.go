@@ -58,6 +58,10 @@ type PhaseResult struct {
 	// StatusLatency is, per Service, the time from its last svclb pod
 	// turning Ready to its full ingress being visible.
 	StatusLatency Latency `json:"statusLatency"`
+	// ReadySpread is, per Service, the time from its first svclb pod
+	// turning Ready to its last: the cluster's pace, which decides how many
+	// ingress writes publishing each Ready node without delay would take.
+	ReadySpread Latency `json:"readySpread"`
 	// Startup counts the requests between the client's start and the
 	// first Service create (cache fill, ClusterNetworking).
 	Startup *Requests `json:"startup,omitempty"`
@@ -79,6 +83,13 @@ type PhaseResult struct {
 	LoadAverage [2]float64 `json:"loadAverage"`
 	// Curve is how many Services had their ingress, over time.
 	Curve []Point `json:"curve"`
+	// SvclbPodEvents counts the svclb pod events (creations, updates,
+	// deletions) the bench's own watch saw during convergence: the work the
+	// cluster gave every client watching those pods.
+	SvclbPodEvents int `json:"svclbPodEvents"`
+	// EventsByReason counts the Events on the scenario's Services at the
+	// end of the settle time, by reason.
+	EventsByReason map[string]int `json:"eventsByReason,omitempty"`
 }
 
 // Latency summarises durations in milliseconds.
@@ -111,6 +122,10 @@ type Requests struct {
 	// without Event creates and patches.
 	WritesPerService         float64 `json:"writesPerService,omitempty"`
 	WritesPerServiceNoEvents float64 `json:"writesPerServiceNoEvents,omitempty"`
+	// WritesPerServiceByKind splits WritesPerService into "status" (the
+	// ingress), "events", "daemonset", "finalizer" (patches of the Service
+	// itself), "clusternetworking" (its status summary) and "other".
+	WritesPerServiceByKind map[string]float64 `json:"writesPerServiceByKind,omitempty"`
 	// Failed counts answers with a status of 400 or more (conflicts...),
 	// FailedByResource splits them as "verb resource code".
 	Failed           int            `json:"failed"`
@@ -133,6 +148,15 @@ type ManagerCost struct {
 	CPUSecondsStartup     float64 `json:"cpuSecondsStartup"`
 	CPUSecondsConvergence float64 `json:"cpuSecondsConvergence"`
 	CPUSecondsSteady      float64 `json:"cpuSecondsSteady"`
+	// RSSAtFirstCreateMiB is the manager's RSS just before the first
+	// Service create; RSSGrowthPer1000SvclbPodsMiB is (PeakRSSMiB -
+	// RSSAtFirstCreateMiB) per 1,000 svclb pods of the scenario, what
+	// caching them costs.
+	RSSAtFirstCreateMiB          float64 `json:"rssAtFirstCreateMiB"`
+	RSSGrowthPer1000SvclbPodsMiB float64 `json:"rssGrowthPer1000SvclbPodsMiB"`
+	// CPUSecondsPer1000PodEvents is CPUSecondsConvergence per 1,000 svclb
+	// pod events (PhaseResult.SvclbPodEvents).
+	CPUSecondsPer1000PodEvents float64 `json:"cpuSecondsPer1000PodEvents"`
 	// RestartPeakRSSMiB is VmHWM of the restarted manager (a cold start
 	// with N Services to relist), RestartCPUSeconds its CPU until quiet.
 	RestartPeakRSSMiB float64 `json:"restartPeakRSSMiB,omitempty"`
@@ -180,6 +204,13 @@ func countRequests(reqs []Request, from, to time.Time, n int) Requests {
 		}
 	}
 	if n > 0 {
+		out.WritesPerServiceByKind = map[string]float64{}
+		for k, c := range out.WritesByResource {
+			out.WritesPerServiceByKind[writeKind(k)] += float64(c)
+		}
+		for k, c := range out.WritesPerServiceByKind {
+			out.WritesPerServiceByKind[k] = round3(c / float64(n))
+		}
 		out.PerServiceByVerb = map[string]float64{}
 		for v, c := range out.ByVerb {
 			out.PerServiceByVerb[v] = round3(float64(c) / float64(n))
@@ -188,6 +219,25 @@ func countRequests(reqs []Request, from, to time.Time, n int) Requests {
 		out.WritesPerServiceNoEvents = round3(float64(out.Writes-events) / float64(n))
 	}
 	return out
+}
+
+// writeKind names what a write ("verb resource") was for; see
+// Requests.WritesPerServiceByKind.
+func writeKind(verbResource string) string {
+	_, resource, _ := strings.Cut(verbResource, " ")
+	switch {
+	case isEvent(resource):
+		return "events"
+	case resource == "services/status":
+		return "status"
+	case resource == "services":
+		return "finalizer"
+	case resource == "apps/daemonsets":
+		return "daemonset"
+	case strings.HasPrefix(resource, "networking.wharf.dev/clusternetworkings"):
+		return "clusternetworking"
+	}
+	return "other"
 }
 
 func isEvent(resource string) bool {
@@ -268,9 +318,47 @@ func (r *Report) Evaluate() {
 	add(Target{Name: "p99 status latency after pods Ready", Goal: "<= 1000", Unit: "ms",
 		Measured: op.StatusLatency.P99Ms, Pass: op.StatusLatency.Count > 0 && op.StatusLatency.P99Ms <= 1000,
 		Note: fmt.Sprintf("p50 %.0f ms", op.StatusLatency.P50Ms)})
+	if r.Scale.EveryNode() {
+		r.evaluateEveryNode(add)
+	}
 	if op.Manager != nil {
 		add(Target{Name: "peak RSS", Goal: "<= 100", Unit: "MiB", Measured: op.Manager.PeakRSSMiB, Pass: op.Manager.PeakRSSMiB <= 100,
 			Note: fmt.Sprintf("anonymous %.1f MiB, heap in use %.1f MiB", op.Manager.PeakAnonRSSMiB, op.Manager.PeakHeapInuseMiB)})
+	}
+}
+
+// Targets of the every-node scenario (POOL=all) at N=500 × M=50.
+const (
+	everyNodeMaxCPUSeconds       = 40
+	everyNodeMaxRSSPer1000Pods   = 2
+	everyNodeMaxWritesPerService = 1.2
+	everyNodeMaxP99Ms            = 500
+)
+
+// evaluateEveryNode adds the targets of the every-node scenario: what the
+// manager itself costs while N×M svclb pods start.
+func (r *Report) evaluateEveryNode(add func(Target)) {
+	op := r.Operator
+	by := op.Convergence.WritesPerServiceByKind
+	add(Target{Name: "status writes per Service, every node serving", Goal: fmt.Sprintf("<= %.1f", everyNodeMaxWritesPerService), Unit: "writes/Service",
+		Measured: by["status"], Pass: by["status"] <= everyNodeMaxWritesPerService,
+		Note: fmt.Sprintf("finalizer %.2f, DaemonSet %.2f, Events %.2f per Service", by["finalizer"], by["daemonset"], by["events"])})
+	services := float64(max(r.Scale.Services, 1))
+	updated := round3(float64(op.EventsByReason["UpdatedLoadBalancer"]) / services)
+	add(Target{Name: "UpdatedLoadBalancer Events per Service, every node serving", Goal: fmt.Sprintf("<= %.1f", everyNodeMaxWritesPerService), Unit: "events/Service",
+		Measured: updated, Pass: updated <= everyNodeMaxWritesPerService,
+		Note: fmt.Sprintf("one per ingress write; AppliedDaemonSet %.2f per Service apart (one per DaemonSet applied, as K3s records it)",
+			float64(op.EventsByReason["AppliedDaemonSet"])/services)})
+	add(Target{Name: "p99 status latency after pods Ready, every node serving", Goal: fmt.Sprintf("<= %d", everyNodeMaxP99Ms), Unit: "ms",
+		Measured: op.StatusLatency.P99Ms, Pass: op.StatusLatency.Count > 0 && op.StatusLatency.P99Ms <= everyNodeMaxP99Ms,
+		Note: fmt.Sprintf("p50 %.0f ms", op.StatusLatency.P50Ms)})
+	if m := op.Manager; m != nil {
+		add(Target{Name: "manager CPU during convergence, every node serving", Goal: fmt.Sprintf("<= %d", everyNodeMaxCPUSeconds), Unit: "s",
+			Measured: m.CPUSecondsConvergence, Pass: m.CPUSecondsConvergence <= everyNodeMaxCPUSeconds,
+			Note: fmt.Sprintf("%.3f s per 1,000 svclb pod events (%d events), convergence %.0f s", m.CPUSecondsPer1000PodEvents, op.SvclbPodEvents, op.ConvergenceSeconds)})
+		add(Target{Name: "RSS growth per 1,000 svclb pods", Goal: fmt.Sprintf("< %d", everyNodeMaxRSSPer1000Pods), Unit: "MiB",
+			Measured: m.RSSGrowthPer1000SvclbPodsMiB, Pass: m.RSSGrowthPer1000SvclbPodsMiB < everyNodeMaxRSSPer1000Pods,
+			Note: fmt.Sprintf("%.1f MiB before the first create, peak %.1f MiB, %d svclb pods", m.RSSAtFirstCreateMiB, m.PeakRSSMiB, r.Scale.SvclbPods())})
 	}
 }
 

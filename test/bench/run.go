@@ -35,8 +35,11 @@ type Options struct {
 	// ManagerEnv is added to the manager's environment (e.g. GOMEMLIMIT).
 	ManagerEnv []string
 	// ProfileDir, when set, receives heap profiles of the manager every 10
-	// seconds of the operator phase.
+	// seconds of the operator phase, and a CPU profile (cpu.pb.gz) of its
+	// first CPUProfile of convergence.
 	ProfileDir string
+	// CPUProfile is how long the CPU profile lasts (default 60s).
+	CPUProfile time.Duration
 	// FloorK3s adds a floor phase with the finalizer and Events K3s writes.
 	FloorK3s bool
 	// SkipFloor and SkipRestart leave parts out.
@@ -49,6 +52,9 @@ type Options struct {
 func Run(ctx context.Context, opts Options) (*Report, error) {
 	if opts.Settle == 0 {
 		opts.Settle = 5 * time.Second
+	}
+	if opts.CPUProfile == 0 {
+		opts.CPUProfile = time.Minute
 	}
 	r := &Report{
 		Date:  time.Now().UTC().Truncate(time.Second),
@@ -183,12 +189,20 @@ func measureConvergence(ctx context.Context, env *Env, proxy *Proxy, opts Option
 		return nil, time.Time{}, err
 	}
 	load1 := loadAverage()
+	podEvents := obs.PodEvents()
 	time.Sleep(opts.Settle)
+	reasons, err := eventsByReason(ctx, env)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
 	return &PhaseResult{
+		SvclbPodEvents:     podEvents,
+		EventsByReason:     reasons,
 		LoadAverage:        [2]float64{load0, load1},
 		ConvergenceSeconds: round3(end.Sub(start).Seconds()),
 		CreateSeconds:      round3(created.Sub(start).Seconds()),
 		StatusLatency:      latency(obs.StatusLatencies()),
+		ReadySpread:        latency(obs.ReadySpreads()),
 		Convergence:        countRequests(proxy.Requests(), start, end.Add(opts.Settle), opts.Scale.Services),
 		Curve:              curve(obs.Timeline(), start, 400),
 	}, start, nil
@@ -247,6 +261,15 @@ func runOperator(ctx context.Context, opts Options) (*PhaseResult, error) {
 	}
 	cpuStart, _ := ReadProcStats(mgr.PID())
 	ctrlStart := scrapeControllers(ctx, mgr.MetricsURL)
+	if opts.ProfileDir != "" {
+		go func() {
+			secs := int(max(opts.CPUProfile, time.Second).Seconds())
+			url := fmt.Sprintf("%sprofile?seconds=%d", mgr.PprofURL, secs)
+			if err := fetchTo(samplerCtx, url, filepath.Join(opts.ProfileDir, "cpu.pb.gz")); err != nil {
+				logf("cpu profile: %v", err)
+			}
+		}()
+	}
 	res, start, err := measureConvergence(ctx, env, proxy, opts, logf)
 	if err != nil {
 		return nil, fmt.Errorf("%w\n%s", err, tail(mgr.LogPath, 20))
@@ -294,6 +317,13 @@ func runOperator(ctx context.Context, opts Options) (*PhaseResult, error) {
 		cost.PeakAnonRSSMiB = max(cost.PeakAnonRSSMiB, mib(s.AnonBytes))
 		cost.EndHeapInuseMiB = mib(s.HeapInuse)
 	}
+	cost.RSSAtFirstCreateMiB = mib(cpuStart.RSS)
+	if pods := opts.Scale.SvclbPods(); pods > 0 {
+		cost.RSSGrowthPer1000SvclbPodsMiB = round3((cost.PeakRSSMiB - cost.RSSAtFirstCreateMiB) * 1000 / float64(pods))
+	}
+	if res.SvclbPodEvents > 0 {
+		cost.CPUSecondsPer1000PodEvents = round3(cost.CPUSecondsConvergence * 1000 / float64(res.SvclbPodEvents))
+	}
 	res.Manager = cost
 
 	if !opts.SkipRestart {
@@ -334,6 +364,26 @@ func restart(ctx context.Context, env *Env, proxy *Proxy, mgr *Manager, mopts Ma
 	res.Manager.RestartCPUSeconds = round3(st.CPUSeconds)
 	logf("restart: %d writes %v in %.0fs", req.Writes, req.WritesByResource, req.Seconds)
 	return again.Exited()
+}
+
+// eventsByReason counts the Events on the scenario's Services by reason.
+func eventsByReason(ctx context.Context, env *Env) (map[string]int, error) {
+	out := map[string]int{}
+	cont := ""
+	for {
+		list, err := env.Client.EventsV1().Events(ServiceNS).List(ctx, metav1.ListOptions{Limit: 500, Continue: cont})
+		if err != nil {
+			return nil, fmt.Errorf("list events: %w", err)
+		}
+		for i := range list.Items {
+			if list.Items[i].Regarding.Kind == "Service" {
+				out[list.Items[i].Reason]++
+			}
+		}
+		if cont = list.Continue; cont == "" {
+			return out, nil
+		}
+	}
 }
 
 // touchNode changes a label of one node that ServiceLB does not use: the

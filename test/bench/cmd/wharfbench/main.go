@@ -1,11 +1,12 @@
 // Command wharfbench measures wharf's ServiceLB at scale on the local
 // control plane (see package bench) and writes a JSON report and a PNG plot.
 //
-//	wharfbench [-n 500] [-m 50] [-pods 5000] [-pool 2] [-out test/bench/results/latest.json]
+//	wharfbench [-n 500] [-m 50] [-pods 5000] [-pool 2|all] [-out test/bench/results/latest.json]
 //	wharfbench -scenario hostile-index [-out test/bench/results/hostile-index.json]
 //
 // The environment variables N, M, PODS and POOL override the defaults of
-// -n, -m, -pods and -pool. The manager binary (bin/manager, from `make
+// -n, -m, -pods and -pool. POOL=all (every node serves every Service, as
+// in K3s by default) writes test/bench/results/every-node.json. The manager binary (bin/manager, from `make
 // build`) and the control-plane binaries (bin/tools, from `make envtest`)
 // must exist.
 package main
@@ -49,7 +50,7 @@ func run() error {
 	fs.IntVar(&opts.Scale.Services, "n", envInt("N", 500), "LoadBalancer Services to create (env N)")
 	fs.IntVar(&opts.Scale.Nodes, "m", envInt("M", 50), "kwok nodes (env M)")
 	fs.IntVar(&opts.Scale.Pods, "pods", envInt("PODS", 5000), "unrelated pods bound to the nodes (env PODS)")
-	fs.IntVar(&opts.Scale.PoolSize, "pool", envInt("POOL", 2), "nodes serving each Service (an lbpool per this many nodes; env POOL)")
+	pool := fs.String("pool", envString("POOL", "2"), `nodes serving each Service (an lbpool per this many nodes), or "all": every node serves every Service, K3s's default (env POOL)`)
 	fs.IntVar(&opts.FloorWorkers, "floor-workers", 8, "concurrent workers of the floor clients (the manager's Service controller runs 8)")
 	fs.DurationVar(&opts.Steady, "steady", 2*time.Minute, "length of the steady period after convergence (0: skip)")
 	fs.DurationVar(&opts.Timeout, "timeout", 30*time.Minute, "time allowed for each phase to converge")
@@ -63,12 +64,26 @@ func run() error {
 		opts.ManagerEnv = append(opts.ManagerEnv, v)
 		return nil
 	})
-	fs.StringVar(&opts.ProfileDir, "profile-dir", "", "save the manager's heap profile here every 10s of the operator phase (go tool pprof)")
+	fs.StringVar(&opts.ProfileDir, "profile-dir", "", "save the manager's heap profile here every 10s of the operator phase, and a CPU profile of convergence, cpu.pb.gz (go tool pprof)")
+	fs.DurationVar(&opts.CPUProfile, "cpu-profile", time.Minute, "length of the CPU profile taken from the first create (with -profile-dir)")
 	scenario := fs.String("scenario", "", `"" for ServiceLB at scale; "hostile-index": the manager fetches a 30 MiB chart index.yaml and its peak RSS growth must stay under a bound`)
 	manager := fs.String("manager", filepath.Join(root, "bin", "manager"), "the manager binary (make build)")
 	out := fs.String("out", filepath.Join(root, "test", "bench", "results", "latest.json"), "JSON report path; the PNG goes next to it with the .png extension")
 	dir := fs.String("dir", "", "working directory for the clusters' files and logs (default: a temporary one, removed on success)")
 	_ = fs.Parse(os.Args[1:])
+	everyNode := *pool == "all"
+	if everyNode {
+		opts.Scale.PoolSize = opts.Scale.Nodes
+		if !isSet(fs, "out") {
+			*out = filepath.Join(root, "test", "bench", "results", "every-node.json")
+		}
+		if !isSet(fs, "floor-k3s") {
+			// The floor shows the cluster's pace; K3s's writes add little to it.
+			opts.FloorK3s = false
+		}
+	} else if opts.Scale.PoolSize, err = strconv.Atoi(*pool); err != nil {
+		return fmt.Errorf(`-pool (POOL) must be a number of nodes or "all", not %q`, *pool)
+	}
 	if opts.Scale.Services < 1 || opts.Scale.Nodes < 1 || opts.Scale.Pods < 0 || opts.Scale.PoolSize < 1 || opts.Scale.PoolSize > opts.Scale.Nodes {
 		return fmt.Errorf("need n >= 1, m >= 1, pods >= 0 and 1 <= pool <= m")
 	}
@@ -169,6 +184,14 @@ func isSet(fs *flag.FlagSet, name string) bool {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
+}
+
+// envString returns the environment variable name, or def when unset.
+func envString(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }
 
 // envInt returns the integer in the environment variable name, or def.
