@@ -12,39 +12,37 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/selection"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
-	"github.com/wharf-dev/wharf/controllers/servicelb"
 	"github.com/wharf-dev/wharf/internal/apply"
 )
 
-// cacheScope is a kind the manager caches only in part: the objects with
-// a label selector. A read of that kind through the manager's client
-// would silently miss everything else (listing all pods gives only svclb
-// pods, none of CoreDNS's), so the client ScopedClient returns refuses a
-// list that does not ask for the scope's selector.
+// cacheScope is a kind the manager caches only in part, or not at all:
+// the objects with a label selector, or none (a nil selector). A read of
+// that kind through the manager's client would silently miss everything
+// else (listing all pods would give only svclb pods, none of CoreDNS's) or
+// start a cache of the whole kind, so the client ScopedClient returns
+// refuses a read outside the scope.
 type cacheScope struct {
 	// name says, for people, what the cache holds.
 	name      string
 	object    client.Object
 	selector  labels.Selector
 	transform toolscache.TransformFunc
+	// elsewhere, for a kind not cached, says where its objects are read.
+	elsewhere string
 }
 
 // cacheScopes are the kinds the manager caches in part. CacheOptions
 // builds the cache from them and ScopedClient guards reads with them: one
 // table for both.
 func cacheScopes() []cacheScope {
-	svclbPod, err := labels.NewRequirement(servicelb.SvcNameLabel, selection.Exists, nil)
-	if err != nil {
-		panic(err)
-	}
 	managed := labels.SelectorFromSet(labels.Set{apply.ManagedByLabel: apply.ManagedByValue})
 	return []cacheScope{
-		{name: "svclb pods", object: &corev1.Pod{}, selector: labels.NewSelector().Add(*svclbPod), transform: transform(slimPod)},
+		{name: "no pods", object: &corev1.Pod{},
+			elsewhere: "ServiceLB reads svclb pods from its own index (servicelb.PodIndex); read other pods through the API reader"},
 		{name: "wharf's DaemonSets", object: &appsv1.DaemonSet{}, selector: managed, transform: slimDaemonSet},
 		{name: "wharf's Deployments", object: &appsv1.Deployment{}, selector: managed},
 	}
@@ -95,6 +93,9 @@ func (c *scopedClient) scopeOf(obj runtime.Object, isList bool) (cacheScope, boo
 func (c *scopedClient) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
 	if s, ok := c.scopeOf(list, true); ok {
 		lo := (&client.ListOptions{}).ApplyOptions(opts)
+		if s.selector == nil {
+			return fmt.Errorf("list %s: the manager caches %s: %s: %w", list.GetObjectKind().GroupVersionKind().Kind, s.name, s.elsewhere, ErrOutsideCache)
+		}
 		if !narrows(lo.LabelSelector, s.selector) {
 			return fmt.Errorf("list %s with selector %q: the manager caches only %s (%s); select them, or list through the API reader: %w",
 				s.name, selectorString(lo.LabelSelector), s.name, s.selector, ErrOutsideCache)
@@ -105,6 +106,9 @@ func (c *scopedClient) List(ctx context.Context, list client.ObjectList, opts ..
 
 // Get implements client.Reader.
 func (c *scopedClient) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if s, ok := c.scopeOf(obj, false); ok && s.selector == nil {
+		return fmt.Errorf("get %s: the manager caches %s: %s: %w", key, s.name, s.elsewhere, ErrOutsideCache)
+	}
 	err := c.Client.Get(ctx, key, obj, opts...)
 	if s, ok := c.scopeOf(obj, false); ok && apierrors.IsNotFound(err) {
 		return fmt.Errorf("%s not among %s, all the manager caches of its kind: %w", key, s.name, err)

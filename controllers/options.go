@@ -24,8 +24,8 @@ func NewScheme() *runtime.Scheme {
 }
 
 // CacheOptions bounds what the manager keeps in memory: of the kinds in
-// cacheScopes only their part (svclb pods, wharf's own DaemonSets and
-// Deployments), and of the cluster-wide kinds it must watch (Nodes,
+// cacheScopes only their part (wharf's own DaemonSets and Deployments; no
+// pods: ServiceLB keeps its own records of svclb pods), and of the cluster-wide kinds it must watch (Nodes,
 // Services, EndpointSlices, the metadata of ConfigMaps and Secrets) only
 // what it reads (see slim.go).
 func CacheOptions() cache.Options {
@@ -39,7 +39,9 @@ func CacheOptions() cache.Options {
 		&corev1.Secret{}:    {Transform: transform(slimWatchedMetadata)},
 	}
 	for _, s := range cacheScopes() {
-		byObject[s.object] = cache.ByObject{Label: s.selector, Transform: s.transform}
+		if s.selector != nil {
+			byObject[s.object] = cache.ByObject{Label: s.selector, Transform: s.transform}
+		}
 	}
 	return cache.Options{ByObject: byObject}
 }

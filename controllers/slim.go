@@ -1,8 +1,6 @@
 package controllers
 
 import (
-	"slices"
-	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -12,7 +10,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/wharf-dev/wharf/controllers/component"
-	"github.com/wharf-dev/wharf/controllers/servicelb"
 	"github.com/wharf-dev/wharf/internal/apply"
 )
 
@@ -46,53 +43,6 @@ func keptMeta(m *metav1.ObjectMeta) metav1.ObjectMeta {
 // lastAppliedAnnotation is kubectl's copy of the whole object as applied,
 // often the largest part of a Service.
 const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
-
-// slimPod keeps of a svclb pod what ServiceLB reads: identity, labels,
-// deletion, the node it runs on (or, until it is scheduled, the node
-// affinity that names the node it is meant for), its pod IP, whether it is
-// Ready and, while the scheduler cannot place it, why. With every node
-// serving, the manager caches N×M of them, so each byte counts (about 1.7
-// KiB a pod is left, most of it the Pod struct itself): containers (a svclb
-// pod binds its Service's ports, read from the Service), env, images,
-// volumes, owner references, container statuses, managed fields, the
-// other conditions and the labels the DaemonSet controller adds
-// (controller-revision-hash, pod-template-generation) are dropped.
-func slimPod(pod *corev1.Pod) *corev1.Pod {
-	slim := &corev1.Pod{
-		TypeMeta:   pod.TypeMeta,
-		ObjectMeta: keptMeta(&pod.ObjectMeta),
-		Spec:       corev1.PodSpec{NodeName: pod.Spec.NodeName},
-		Status:     corev1.PodStatus{PodIP: pod.Status.PodIP},
-	}
-	slim.Labels = svclbPodLabels(pod.Labels)
-	slim.OwnerReferences = nil
-	if pod.Spec.NodeName == "" {
-		slim.Spec.Affinity = pod.Spec.Affinity
-	}
-	var keep []corev1.PodCondition
-	for _, c := range pod.Status.Conditions {
-		switch {
-		case c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue:
-			keep = append(keep, corev1.PodCondition{Type: c.Type, Status: c.Status})
-		case c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse:
-			keep = append(keep, corev1.PodCondition{Type: c.Type, Status: c.Status, Reason: c.Reason, Message: c.Message})
-		}
-	}
-	slim.Status.Conditions = slices.Clip(keep)
-	return slim
-}
-
-// svclbPodLabels keeps the labels that tie a svclb pod to its DaemonSet
-// (app) and its Service (svccontroller.k3s.cattle.io/*).
-func svclbPodLabels(in map[string]string) map[string]string {
-	out := make(map[string]string, 3)
-	for k, v := range in {
-		if k == servicelb.AppLabel || strings.HasPrefix(k, "svccontroller.k3s.cattle.io/") {
-			out[k] = v
-		}
-	}
-	return out
-}
 
 // slimDaemonSet keeps the metadata of a DaemonSet wharf applied: its
 // Applier decides from the applied-hash annotation and the managed fields

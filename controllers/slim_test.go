@@ -13,46 +13,6 @@ import (
 	"github.com/wharf-dev/wharf/controllers/servicelb"
 )
 
-func TestSlimPodKeepsWhatServiceLBReads(t *testing.T) {
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "svclb-web-abc", Namespace: "kube-system", Labels: map[string]string{servicelb.SvcNameLabel: "web", "app": "svclb-web-1", "controller-revision-hash": "5d4f", "pod-template-generation": "1"},
-			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubelet"}}},
-		Spec: corev1.PodSpec{NodeName: "master01", Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{}}, Containers: []corev1.Container{{
-			Name: "lb-tcp-80", Image: "rancher/klipper-lb", Env: []corev1.EnvVar{{Name: "SRC_PORT", Value: "80"}},
-			Ports: []corev1.ContainerPort{{HostPort: 80, ContainerPort: 80, Protocol: corev1.ProtocolTCP}},
-		}}},
-		Status: corev1.PodStatus{PodIP: "10.42.0.5", Conditions: []corev1.PodCondition{
-			{Type: corev1.PodReady, Status: corev1.ConditionTrue},
-			{Type: corev1.PodScheduled, Status: corev1.ConditionTrue},
-			{Type: corev1.ContainersReady, Status: corev1.ConditionTrue},
-		}, ContainerStatuses: []corev1.ContainerStatus{{Name: "lb-tcp-80"}}},
-	}
-	out, _ := transform(slimPod)(pod)
-	slim := out.(*corev1.Pod)
-	switch {
-	case slim.Labels[servicelb.SvcNameLabel] != "web" || slim.Spec.NodeName != "master01" || slim.Status.PodIP != "10.42.0.5":
-		t.Errorf("identity, node or IP lost: %+v", slim)
-	case len(slim.Status.Conditions) != 1 || slim.Status.Conditions[0].Type != corev1.PodReady:
-		t.Errorf("want Ready only (PodScheduled only while False), got %+v", slim.Status.Conditions)
-	case len(slim.Labels) != 2 || slim.Labels["app"] != "svclb-web-1":
-		t.Errorf("want the app and Service labels only, got %v", slim.Labels)
-	case slim.Spec.Affinity != nil:
-		t.Errorf("a scheduled pod kept its node affinity")
-	case slim.Spec.Containers != nil || slim.Status.ContainerStatuses != nil || slim.ManagedFields != nil || slim.Status.HostIP != "":
-		t.Errorf("kept what nothing reads: %+v", slim)
-	}
-	pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: "0/1 nodes are available"}}
-	out, _ = transform(slimPod)(pod)
-	if c := out.(*corev1.Pod).Status.Conditions; len(c) != 1 || c[0].Reason != corev1.PodReasonUnschedulable || c[0].Message == "" {
-		t.Errorf("an unschedulable pod lost the scheduler's verdict: %+v", c)
-	}
-	pod.Spec.NodeName = ""
-	out, _ = transform(slimPod)(pod)
-	if out.(*corev1.Pod).Spec.Affinity == nil {
-		t.Error("a pod not scheduled yet lost the node affinity that says where it goes")
-	}
-}
-
 func TestSlimDaemonSetKeepsMetadataOnly(t *testing.T) {
 	ds := &appsv1.DaemonSet{
 		ObjectMeta: metav1.ObjectMeta{Name: "svclb-web-1", Labels: map[string]string{servicelb.SvcNameLabel: "web"},

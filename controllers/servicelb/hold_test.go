@@ -73,7 +73,7 @@ func TestComingNodes(t *testing.T) {
 	starting := corev1.Pod{Spec: corev1.PodSpec{NodeName: "c"}}
 	refused := unschedulable("d", portsMessage)
 	e := eligibility{nodes: []string{"a", "b", "c", "d", "e"}}
-	got := comingNodes(e, []corev1.Pod{readyPod("a"), deleting, starting, refused})
+	got := comingNodes(e, recs(readyPod("a"), deleting, starting, refused))
 	// a is Ready, d refused by the scheduler; b is being replaced, c
 	// starting, e has no pod yet.
 	if want := []string{"b", "c", "e"}; !slices.Equal(got, want) {
@@ -106,15 +106,15 @@ func TestPodChanged(t *testing.T) {
 		{name: "resync", old: &ready, cur: &ready, want: false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := p.Update(event.UpdateEvent{ObjectOld: tc.old, ObjectNew: tc.cur}); got != tc.want {
+			if got := p.Update(event.UpdateEvent{ObjectOld: podRecord(tc.old), ObjectNew: podRecord(tc.cur)}); got != tc.want {
 				t.Errorf("update passes = %v, want %v", got, tc.want)
 			}
 		})
 	}
-	if p.Create(event.CreateEvent{Object: &created}) {
+	if p.Create(event.CreateEvent{Object: podRecord(&created)}) {
 		t.Error("a pod just created reconciles its Service")
 	}
-	if !p.Create(event.CreateEvent{Object: &ready}) || !p.Delete(event.DeleteEvent{Object: &ready}) {
+	if !p.Create(event.CreateEvent{Object: podRecord(&ready)}) || !p.Delete(event.DeleteEvent{Object: podRecord(&ready)}) {
 		t.Error("a Ready pod seen first (a relist) or a deleted pod does not reconcile its Service")
 	}
 }

@@ -14,17 +14,16 @@ import (
 // endpoint); their ExternalIPs if any of them has one, else their
 // InternalIPs; sorted within each family, families in spec.ipFamilies order.
 // localNodes is nil for Services without the Local policy.
-func ingressIPs(svc *corev1.Service, pods []corev1.Pod, nodes map[string]*corev1.Node, localNodes map[string]bool) []string {
+func ingressIPs(svc *corev1.Service, pods []*svclbPod, nodes map[string]*corev1.Node, localNodes map[string]bool) []string {
 	var external, internal []string
-	for i := range pods {
-		pod := &pods[i]
-		if pod.Spec.NodeName == "" || !podReady(pod) {
+	for _, pod := range pods {
+		if !pod.Bound || !podReady(pod) {
 			continue
 		}
-		if localNodes != nil && !localNodes[pod.Spec.NodeName] {
+		if localNodes != nil && !localNodes[pod.Node] {
 			continue
 		}
-		node := nodes[pod.Spec.NodeName]
+		node := nodes[pod.Node]
 		if node == nil {
 			continue
 		}
@@ -87,22 +86,10 @@ func localEndpointNodes(eps []discoveryv1.EndpointSlice) map[string]bool {
 	return nodes
 }
 
-// podReady reports whether pod has the condition Ready=True and an IP.
-func podReady(pod *corev1.Pod) bool {
-	if pod.Status.PodIP == "" || !pod.DeletionTimestamp.IsZero() {
-		return false
-	}
-	c := podCondition(pod, corev1.PodReady)
-	return c != nil && c.Status == corev1.ConditionTrue
-}
-
-func podCondition(pod *corev1.Pod, typ corev1.PodConditionType) *corev1.PodCondition {
-	for i := range pod.Status.Conditions {
-		if pod.Status.Conditions[i].Type == typ {
-			return &pod.Status.Conditions[i]
-		}
-	}
-	return nil
+// podReady reports whether pod has the condition Ready=True and an IP and
+// is not being deleted.
+func podReady(pod *svclbPod) bool {
+	return pod.Ready && pod.DeletionTimestamp.IsZero()
 }
 
 // sameIPs reports whether the Service's ingress lists exactly ips, in order.

@@ -72,7 +72,7 @@ func TestIngressIPs(t *testing.T) {
 		{name: "local policy without endpoints", svc: localService(), nodes: seeds, pods: []corev1.Pod{readyPod("master01")}, local: map[string]bool{}, want: nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := ingressIPs(tc.svc, tc.pods, nodesByName(tc.nodes), tc.local)
+			got := ingressIPs(tc.svc, recs(tc.pods...), nodesByName(tc.nodes), tc.local)
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("ingressIPs = %v, want %v", got, tc.want)
 			}

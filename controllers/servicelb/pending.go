@@ -43,7 +43,7 @@ type pending struct {
 // the other svclb pods of the cluster, the only pods wharf caches: they
 // tell which Services hold a port, while a host port taken by any other pod
 // is known only from the scheduler's verdict on svc's pods.
-func pendingReason(svc *corev1.Service, e eligibility, own []corev1.Pod, holders []portHolder) pending {
+func pendingReason(svc *corev1.Service, e eligibility, own []*svclbPod, holders []portHolder) pending {
 	if len(e.nodes) == 0 {
 		return pending{action: actionWaitForNode, reason: "no node is eligible: " + e.why}
 	}
@@ -53,13 +53,13 @@ func pendingReason(svc *corev1.Service, e eligibility, own []corev1.Pod, holders
 	var nodes []string
 	ports := false
 	message := ""
-	for i := range own {
-		c := podCondition(&own[i], corev1.PodScheduled)
-		if c == nil || c.Status != corev1.ConditionFalse || c.Reason != corev1.PodReasonUnschedulable {
+	for _, p := range own {
+		c := p.Refused
+		if c == nil || c.Reason != corev1.PodReasonUnschedulable {
 			return pending{}
 		}
-		if n := targetNode(&own[i]); n != "" {
-			nodes = append(nodes, n)
+		if p.Node != "" {
+			nodes = append(nodes, p.Node)
 		}
 		ports = ports || strings.Contains(c.Message, schedulerPortsMessage)
 		message = c.Message
@@ -129,26 +129,6 @@ func portConflictReason(svc *corev1.Service, nodes []string, others []portHolder
 	return b.String()
 }
 
-// targetNode returns the node a pod runs on or, for a DaemonSet pod not
-// scheduled yet, the node the DaemonSet controller made it for.
-func targetNode(pod *corev1.Pod) string {
-	if pod.Spec.NodeName != "" {
-		return pod.Spec.NodeName
-	}
-	aff := pod.Spec.Affinity
-	if aff == nil || aff.NodeAffinity == nil || aff.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
-		return ""
-	}
-	for _, term := range aff.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
-		for _, f := range term.MatchFields {
-			if f.Key == "metadata.name" && f.Operator == corev1.NodeSelectorOpIn && len(f.Values) == 1 {
-				return f.Values[0]
-			}
-		}
-	}
-	return ""
-}
-
 func protocolOf(p corev1.Protocol) corev1.Protocol {
 	if p == "" {
 		return corev1.ProtocolTCP
@@ -170,13 +150,13 @@ func allPorts(svc *corev1.Service) []string {
 
 // portConflicted reports whether every pod of own is unschedulable for want
 // of a free host port: only then do the other svclb pods tell anything.
-func portConflicted(own []corev1.Pod) bool {
+func portConflicted(own []*svclbPod) bool {
 	if len(own) == 0 {
 		return false
 	}
-	for i := range own {
-		c := podCondition(&own[i], corev1.PodScheduled)
-		if c == nil || c.Status != corev1.ConditionFalse || c.Reason != corev1.PodReasonUnschedulable || !strings.Contains(c.Message, schedulerPortsMessage) {
+	for _, p := range own {
+		c := p.Refused
+		if c == nil || c.Reason != corev1.PodReasonUnschedulable || !strings.Contains(c.Message, schedulerPortsMessage) {
 			return false
 		}
 	}

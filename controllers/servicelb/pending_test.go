@@ -132,7 +132,7 @@ func TestPendingReason(t *testing.T) {
 			want: "the svclb pods cannot be scheduled on any eligible node (master02): 0/1 nodes are available: 1 Insufficient cpu."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := pendingReason(tc.svc, tc.e, tc.own, tc.others).reason; got != tc.want {
+			if got := pendingReason(tc.svc, tc.e, recs(tc.own...), tc.others).reason; got != tc.want {
 				t.Errorf("pendingReason =\n  %q\nwant\n  %q", got, tc.want)
 			}
 		})
@@ -147,7 +147,7 @@ func TestPodsToCome(t *testing.T) {
 		}}},
 	}}}}
 	e := eligibility{nodes: []string{"master01", "master02", "master03"}}
-	if got := podsToCome(e, []corev1.Pod{scheduled, unscheduled}); got != 1 {
+	if got := podsToCome(e, recs(scheduled, unscheduled)); got != 1 {
 		t.Errorf("podsToCome = %d, want 1 (master03 has no pod yet)", got)
 	}
 	if got := podsToCome(e, nil); got != 3 {

@@ -31,6 +31,8 @@ type Reconciler struct {
 	Events events.EventRecorder
 	// Tracker receives each Service's state for the ClusterNetworking status.
 	Tracker *Tracker
+	// Pods is the index of the svclb pods (the manager's cache holds no pods).
+	Pods *PodIndex
 
 	stale   staleGuard
 	nodes   nodeCache

@@ -41,14 +41,10 @@ type observation struct {
 
 // startingPods counts the pods that are neither Ready, nor being deleted,
 // nor unschedulable.
-func startingPods(pods []corev1.Pod) int {
+func startingPods(pods []*svclbPod) int {
 	n := 0
-	for i := range pods {
-		p := &pods[i]
-		if podReady(p) || !p.DeletionTimestamp.IsZero() {
-			continue
-		}
-		if c := podCondition(p, corev1.PodScheduled); c != nil && c.Status == corev1.ConditionFalse {
+	for _, p := range pods {
+		if podReady(p) || !p.DeletionTimestamp.IsZero() || p.Refused != nil {
 			continue
 		}
 		n++
@@ -282,11 +278,9 @@ func (r *Reconciler) dropNodeSelectorLabel(ctx context.Context, live *metav1.Par
 // observe computes the ingress of svc from its svclb pods and, when it has
 // none, why.
 func (r *Reconciler) observe(ctx context.Context, svc *corev1.Service, cfg settings, ds types.NamespacedName, nodes *nodeSnapshot) (observation, error) {
-	own, err := r.ownPods(ctx, svc, ds)
-	if err != nil {
-		return observation{}, err
-	}
+	own := r.ownPods(svc, ds)
 	var local map[string]bool
+	var err error
 	if localTraffic(svc) {
 		if local, err = r.localNodes(ctx, svc); err != nil {
 			return observation{}, err
@@ -327,16 +321,15 @@ func (r *Reconciler) observe(ctx context.Context, svc *corev1.Service, cfg setti
 // pod is starting, being replaced (a DaemonSet rollout deletes the old pod
 // before it creates the new one) or yet to be created: not those the
 // scheduler refused.
-func comingNodes(e eligibility, own []corev1.Pod) []string {
+func comingNodes(e eligibility, own []*svclbPod) []string {
 	ready := map[string]bool{}
 	refused := map[string]bool{}
-	for i := range own {
-		p := &own[i]
+	for _, p := range own {
 		switch {
 		case podReady(p):
-			ready[targetNode(p)] = true
-		case schedulerVerdict(p) != nil:
-			refused[targetNode(p)] = true
+			ready[p.Node] = true
+		case p.Refused != nil:
+			refused[p.Node] = true
 		}
 	}
 	var out []string
@@ -364,10 +357,10 @@ func addresses(names []string, byName map[string]*corev1.Node) map[string]bool {
 // podsToCome counts the eligible nodes without a pod of the Service yet:
 // the DaemonSet controller creates a new DaemonSet's pods in batches, so
 // some of them may not exist when the first turns Ready.
-func podsToCome(e eligibility, own []corev1.Pod) int {
+func podsToCome(e eligibility, own []*svclbPod) int {
 	have := make(map[string]bool, len(own))
-	for i := range own {
-		have[targetNode(&own[i])] = true
+	for _, p := range own {
+		have[p.Node] = true
 	}
 	n := 0
 	for _, node := range e.nodes {
@@ -378,51 +371,38 @@ func podsToCome(e eligibility, own []corev1.Pod) int {
 	return n
 }
 
-// ownPods lists the pods of the Service's current DaemonSet.
-func (r *Reconciler) ownPods(ctx context.Context, svc *corev1.Service, ds types.NamespacedName) ([]corev1.Pod, error) {
-	pods := &corev1.PodList{}
-	// Read only: the pods are the cache's own (every pod event of a
-	// Service reconciles it, and copying them was most of what the manager
-	// allocated with every node serving).
-	if err := r.Client.List(ctx, pods, client.InNamespace(ds.Namespace), client.HasLabels{SvcNameLabel},
-		client.MatchingFields{ServiceKeyIndex: svc.Namespace + "/" + svc.Name}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("list svclb pods: %w", err)
-	}
-	out := pods.Items[:0]
-	for _, p := range pods.Items {
-		if p.Labels[AppLabel] == ds.Name {
-			out = append(out, p)
+// ownPods returns the pods of the Service's current DaemonSet, read-only.
+func (r *Reconciler) ownPods(svc *corev1.Service, ds types.NamespacedName) []*svclbPod {
+	all := r.Pods.Of(client.ObjectKeyFromObject(svc))
+	own := all[:0]
+	for _, p := range all {
+		if p.Namespace == ds.Namespace && p.DaemonSet == ds.Name {
+			own = append(own, p)
 		}
 	}
-	return out, nil
+	return own
 }
 
 // portHolders returns the svclb pods of every other Service with the
 // ports of their Service, which they bind as host ports.
 func (r *Reconciler) portHolders(ctx context.Context, svc *corev1.Service) ([]portHolder, error) {
-	pods := &corev1.PodList{}
-	if err := r.Client.List(ctx, pods, client.HasLabels{SvcNameLabel}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("list svclb pods: %w", err)
-	}
 	self := client.ObjectKeyFromObject(svc)
 	ports := map[types.NamespacedName][]corev1.ServicePort{}
 	var out []portHolder
-	for i := range pods.Items {
-		p := &pods.Items[i]
-		key, ok := serviceKeyOf(p.Labels)
-		if !ok || key == self || p.Spec.NodeName == "" {
+	for _, p := range r.Pods.All() {
+		if p.Service.Name == "" || p.Service == self || !p.Bound {
 			continue
 		}
-		sp, seen := ports[key]
+		sp, seen := ports[p.Service]
 		if !seen {
 			holder := &corev1.Service{}
-			if err := r.Client.Get(ctx, key, holder); client.IgnoreNotFound(err) != nil {
-				return nil, fmt.Errorf("read service %s: %w", key, err)
+			if err := r.Client.Get(ctx, p.Service, holder); client.IgnoreNotFound(err) != nil {
+				return nil, fmt.Errorf("read service %s: %w", p.Service, err)
 			}
 			sp = holder.Spec.Ports
-			ports[key] = sp
+			ports[p.Service] = sp
 		}
-		out = append(out, portHolder{node: p.Spec.NodeName, service: key, ports: sp})
+		out = append(out, portHolder{node: p.Node, service: p.Service, ports: sp})
 	}
 	return out, nil
 }

@@ -21,7 +21,14 @@ func Setup(mgr ctrl.Manager, deps component.Deps, comps []component.Component) e
 	if tracker == nil {
 		tracker = NewTracker()
 	}
-	r := &Reconciler{Client: deps.Client, Reader: deps.Reader, Applier: deps.Applier, Events: deps.Events, Tracker: tracker}
+	pods, err := NewPodIndex(mgr.GetConfig())
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(pods); err != nil {
+		return fmt.Errorf("run the svclb pod index: %w", err)
+	}
+	r := &Reconciler{Client: deps.Client, Reader: deps.Reader, Applier: deps.Applier, Events: deps.Events, Tracker: tracker, Pods: pods}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the servicelb controller: %w", err)
 	}

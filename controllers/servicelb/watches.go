@@ -26,8 +26,8 @@ import (
 	"github.com/wharf-dev/wharf/internal/apply"
 )
 
-// ServiceKeyIndex indexes svclb pods and DaemonSets by "namespace/name"
-// of the Service they serve.
+// ServiceKeyIndex indexes svclb DaemonSets by "namespace/name" of the
+// Service they serve.
 const ServiceKeyIndex = "svclb.service"
 
 // maxConcurrentReconciles: a reconcile mostly waits for the API server
@@ -39,7 +39,7 @@ const maxConcurrentReconciles = 8
 const ControllerName = "servicelb"
 
 // SetupWithManager registers the reconciler. It watches Services, the
-// svclb DaemonSets and pods (the manager caches only those), Nodes (labels,
+// svclb DaemonSets (the manager caches only those) and pods (PodIndex), Nodes (labels,
 // addresses, taints), EndpointSlices of Local Services, the labels of
 // namespaces (spec.serviceLB.namespaceSelector) and the ClusterNetworking.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -49,16 +49,14 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}
 		return nil
 	}
-	for _, obj := range []client.Object{&corev1.Pod{}, daemonSetMetadata()} {
-		if err := mgr.GetFieldIndexer().IndexField(context.Background(), obj, ServiceKeyIndex, byService); err != nil {
-			return err
-		}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), daemonSetMetadata(), ServiceKeyIndex, byService); err != nil {
+		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(ControllerName).
 		For(&corev1.Service{}, builder.WithPredicates(serviceRelevant())).
 		Watches(daemonSetMetadata(), r.daemonSetHandler(), builder.OnlyMetadata).
-		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(byServiceLabels), builder.WithPredicates(podChanged())).
+		WatchesRawSource(r.Pods.Source(handler.EnqueueRequestsFromMapFunc(podService), podChanged())).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.allServices), builder.WithPredicates(r.nodes.invalidate(), nodeChanged())).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.localService)).
 		Watches(namespaceMetadata(), handler.EnqueueRequestsFromMapFunc(r.namespaceServices),
@@ -238,34 +236,33 @@ func (r *Reconciler) daemonSetHandler() handler.EventHandler {
 
 // podChanged passes the svclb pod events that can change what a
 // reconcile of its Service finds: a pod turning Ready or not, placed on
-// another node, refused by the scheduler (or no longer), relabelled, being
-// deleted or gone. A pod's creation and its binding to the node the
-// DaemonSet controller made it for pass no more: the Service looks at its
-// pods again when one turns Ready, and with every node serving that
-// leaves one reconcile of three.
+// another node, refused by the scheduler (or no longer), being deleted or
+// gone. A pod's creation and its binding to the node the DaemonSet
+// controller made it for pass no more: the Service looks at its pods again
+// when one turns Ready, and with every node serving that leaves one
+// reconcile of three.
 func podChanged() predicate.Predicate {
 	return predicate.Funcs{
 		CreateFunc: func(e event.CreateEvent) bool {
-			pod, ok := e.Object.(*corev1.Pod)
-			return !ok || podReady(pod) || schedulerVerdict(pod) != nil || !pod.DeletionTimestamp.IsZero()
+			pod, ok := e.Object.(*svclbPod)
+			return !ok || podReady(pod) || pod.Refused != nil || !pod.DeletionTimestamp.IsZero()
 		},
 		UpdateFunc: func(e event.UpdateEvent) bool {
-			o, ok1 := e.ObjectOld.(*corev1.Pod)
-			n, ok2 := e.ObjectNew.(*corev1.Pod)
+			o, ok1 := e.ObjectOld.(*svclbPod)
+			n, ok2 := e.ObjectNew.(*svclbPod)
 			if !ok1 || !ok2 {
 				return true
 			}
-			return podReady(o) != podReady(n) || targetNode(o) != targetNode(n) ||
-				!equality.Semantic.DeepEqual(schedulerVerdict(o), schedulerVerdict(n)) ||
-				!o.DeletionTimestamp.Equal(n.DeletionTimestamp) || !maps.Equal(o.Labels, n.Labels)
+			return podReady(o) != podReady(n) || o.Node != n.Node || o.Service != n.Service || o.DaemonSet != n.DaemonSet ||
+				!equality.Semantic.DeepEqual(o.Refused, n.Refused) || !o.DeletionTimestamp.Equal(n.DeletionTimestamp)
 		},
 	}
 }
 
-// schedulerVerdict returns the pod's PodScheduled condition when it is False.
-func schedulerVerdict(pod *corev1.Pod) *corev1.PodCondition {
-	if c := podCondition(pod, corev1.PodScheduled); c != nil && c.Status == corev1.ConditionFalse {
-		return c
+// podService maps a svclb pod to its Service.
+func podService(_ context.Context, obj client.Object) []reconcile.Request {
+	if pod, ok := obj.(*svclbPod); ok && pod.Service.Name != "" {
+		return []reconcile.Request{{NamespacedName: pod.Service}}
 	}
 	return nil
 }
