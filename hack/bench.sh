@@ -4,6 +4,8 @@
 #
 #   N=2000 make bench           # 2,000 Services (default 500)
 #   M=50 PODS=5000 POOL=2       # nodes, unrelated pods, nodes per Service
+#   POOL=all                    # every node serves every Service, as K3s does by
+#                               # default: N×M svclb pods; writes every-node.json
 #   BENCH_ARGS="-steady 30s"    # more flags of wharfbench (-h lists them)
 #
 # It needs bin/manager (make build) and bin/tools (make envtest); `make

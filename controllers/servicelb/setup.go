@@ -10,7 +10,8 @@ import (
 
 // Setup registers the Service reconciler with mgr. It shares the Tracker of
 // the ServiceLB component among comps, so that the ClusterNetworking status
-// reports what the reconciler finds.
+// reports what the reconciler finds; without that component among comps it
+// fails (a Tracker nobody reads would leave the status blind).
 func Setup(mgr ctrl.Manager, deps component.Deps, comps []component.Component) error {
 	var tracker *Tracker
 	for _, c := range comps {
@@ -19,7 +20,7 @@ func Setup(mgr ctrl.Manager, deps component.Deps, comps []component.Component) e
 		}
 	}
 	if tracker == nil {
-		tracker = NewTracker()
+		return fmt.Errorf("set up the servicelb controller: the ServiceLB component is not among the ClusterNetworking's components")
 	}
 	pods, err := NewPodIndex(mgr.GetConfig())
 	if err != nil {

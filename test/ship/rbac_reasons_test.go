@@ -46,7 +46,7 @@ var managerRuleReasons = []ruleReason{
 	{"", "services/status", "patch", false, "ServiceLB publishes status.loadBalancer.ingress (controllers/servicelb/status.go)"},
 	{"", "persistentvolumeclaims", "create delete get list patch watch", false, chartObject + " (persistence)"},
 	{"", "endpoints", "list watch", false, "the system:coredns ClusterRole grants it (templates/coredns/rbac.yaml.tmpl)"},
-	{"", "pods", "list watch", false, "ServiceLB watches svclb pods by label (ingress from ready pods); CoreDNS reads its pods to say why a rollout fails (controllers/coredns/observe.go); system:coredns grants it"},
+	{"", "pods", "list watch", false, "ServiceLB watches svclb pods by label into its own index (ingress from ready pods); CoreDNS reads its pods to say why a rollout fails (controllers/coredns/observe.go); system:coredns grants it"},
 	{"", "events", "list", false, "ServiceLB reads a svclb DaemonSet's Events to say why it has no pod (controllers/servicelb/failure.go)"},
 	{"", "namespaces", "create get", false, "ServiceLB creates its namespace when missing (controllers/servicelb/component.go)"},
 	{"", "namespaces", "list watch", false, "spec.serviceLB.namespaceSelector (controllers/servicelb/watches.go); system:coredns and " + traefikRole},
