@@ -209,6 +209,20 @@ func (e *Env) createNoisePods(ctx context.Context) error {
 	})
 }
 
+// kubeletPort is the kubelet's port, one of ServiceLB's default
+// spec.serviceLB.reservedPorts: a Service asking for it is refused.
+const kubeletPort = 10250
+
+// ServicePort is the port of Service i: its own, from firstPort up,
+// skipping the kubelet's port.
+func ServicePort(i int) int32 {
+	p := firstPort + i
+	if p >= kubeletPort {
+		p++
+	}
+	return int32(p)
+}
+
 // ServiceName names Service i of the scenario.
 func ServiceName(i int) string { return fmt.Sprintf("lb-%05d", i) }
 
@@ -248,7 +262,7 @@ func (e *Env) NewService(i int) *corev1.Service {
 			Type:                          corev1.ServiceTypeLoadBalancer,
 			AllocateLoadBalancerNodePorts: ptr.To(false),
 			Selector:                      map[string]string{"app": ServiceName(i)},
-			Ports:                         []corev1.ServicePort{{Name: "web", Protocol: corev1.ProtocolTCP, Port: int32(firstPort + i)}},
+			Ports:                         []corev1.ServicePort{{Name: "web", Protocol: corev1.ProtocolTCP, Port: ServicePort(i)}},
 		},
 	}
 }

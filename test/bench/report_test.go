@@ -87,3 +87,16 @@ func TestServiceWrites(t *testing.T) {
 		t.Errorf("serviceWrites = %v, %d; want 3.1 and 3", own, summary)
 	}
 }
+
+// No Service of the scenario may ask for a port ServiceLB reserves by
+// default (the kubelet's 10250): it would never converge.
+func TestServicePortsAvoidReservedPorts(t *testing.T) {
+	seen := map[int32]bool{}
+	for i := 0; i < 50000; i++ {
+		p := ServicePort(i)
+		if p == kubeletPort || p == 22 || p == 6443 || (p >= 2379 && p <= 2380) || seen[p] || p > 65535 {
+			t.Fatalf("Service %d gets port %d: reserved, taken or out of range", i, p)
+		}
+		seen[p] = true
+	}
+}
