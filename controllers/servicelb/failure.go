@@ -88,6 +88,11 @@ const podsDeadline = 10 * time.Second
 // DaemonSet that has no pod while its status says nothing yet.
 const podsWatch = 2 * time.Minute
 
+// podsBehindRecheck is how often a DaemonSet without pods and without a
+// FailedCreate Event is looked at again until podsWatch has passed: each
+// look lists the DaemonSet's Events.
+const podsBehindRecheck = 30 * time.Second
+
 // failingRecheck is how often a DaemonSet whose pods cannot be created is
 // looked at again, for a newer message; its first pod's event ends it.
 const failingRecheck = time.Minute
@@ -131,6 +136,14 @@ func (r *Reconciler) creationFailure(ctx context.Context, key types.NamespacedNa
 		return pending{}, 0, err
 	}
 	if msg == "" {
+		if age < podsWatch {
+			// No pod and no FailedCreate: the DaemonSet controller may only
+			// be behind. Its status counts the pods its own cache has seen,
+			// so right after creating them it can still say none; with
+			// every node serving 500 Services the bench found 235 Services
+			// falsely reported this way when this waited 10 s.
+			return pending{}, podsBehindRecheck, nil
+		}
 		msg = fmt.Sprintf("none of its %d pods exists", st.DesiredNumberScheduled)
 	}
 	return pending{action: actionCreatePods, failed: true, reason: fmt.Sprintf(
