@@ -4,12 +4,14 @@
 // eligible nodes and forwards to the Service, and the IPs of the nodes whose
 // svclb pod is ready become the Service's load-balancer ingress.
 //
-// The package holds three parts:
+// The package holds four parts:
 //   - the DaemonSet builder, a pure function of the Service, the ServiceLB
 //     spec and a few cluster facts (BuildDaemonSet);
 //   - the Service reconciler, which applies the DaemonSets, keeps the
 //     load-balancer-cleanup finalizer, writes the ingress and detects
 //     Services that cannot get a node (Reconciler);
+//   - the svclb pod index (PodIndex), a small record of each svclb pod:
+//     with every node serving, the cluster runs one per Service and node;
 //   - the ClusterNetworking component, which renders the svclb
 //     ServiceAccount and reports the summary kept by a Tracker shared with
 //     the reconciler (Component).
