@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"image/png"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,5 +99,28 @@ func TestServicePortsAvoidReservedPorts(t *testing.T) {
 			t.Fatalf("Service %d gets port %d: reserved, taken or out of range", i, p)
 		}
 		seen[p] = true
+	}
+}
+
+// The every-node targets read the writes split by kind: a write counted
+// under the wrong kind would pass or fail the wrong target.
+func TestWritesSplitByKind(t *testing.T) {
+	reqs := []Request{
+		{Verb: "patch", Resource: "services/status", Code: 200},
+		{Verb: "patch", Resource: "services/status", Code: 200},
+		{Verb: "patch", Resource: "services", Code: 200},
+		{Verb: "patch", Resource: "apps/daemonsets", Code: 200},
+		{Verb: "create", Resource: "events.k8s.io/events", Code: 201},
+		{Verb: "patch", Resource: "networking.wharf.dev/clusternetworkings/status", Code: 200},
+		{Verb: "get", Resource: "services", Code: 200},
+	}
+	now := time.Now()
+	for i := range reqs {
+		reqs[i].At = now
+	}
+	got := countRequests(reqs, now.Add(-time.Second), now.Add(time.Second), 2).WritesPerServiceByKind
+	want := map[string]float64{"status": 1, "finalizer": 0.5, "daemonset": 0.5, "events": 0.5, "clusternetworking": 0.5}
+	if !maps.Equal(got, want) {
+		t.Errorf("writes by kind = %v, want %v", got, want)
 	}
 }
