@@ -18,9 +18,9 @@ func ingressOf(ips ...string) []corev1.LoadBalancerIngress {
 	return out
 }
 
-// TestPartialHold: a Service gets its first IP at once and at most one more
-// ingress write while its other pods start; a node that leaves for good is
-// written at once, one whose pod is only replaced is not.
+// TestPartialHold: a Service gets its first IPs within holdFirstFor and at
+// most one more ingress write while its other pods start; a node that
+// leaves for good is written at once, one whose pod is only replaced is not.
 func TestPartialHold(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	coming := func(ips ...string) map[string]bool {
@@ -38,7 +38,9 @@ func TestPartialHold(t *testing.T) {
 		now     time.Time
 		want    time.Duration
 	}{
-		{name: "first node of a new Service: at once", obs: observation{ips: []string{"10.0.0.1"}, starting: 49}, now: t0},
+		{name: "first node of a new Service: held briefly for the pods starting with it", obs: observation{ips: []string{"10.0.0.1"}, starting: 49}, now: t0, want: holdFirstFor},
+		{name: "first node held long enough: written", obs: observation{ips: []string{"10.0.0.1"}, starting: 49}, since: t0, now: t0.Add(holdFirstFor)},
+		{name: "first nodes with none starting: at once", obs: observation{ips: []string{"10.0.0.1", "10.0.0.2"}}, now: t0},
 		{name: "more nodes while others start: held", current: ingressOf("10.0.0.1"),
 			obs: observation{ips: []string{"10.0.0.1", "10.0.0.2"}, starting: 48, coming: coming("10.0.0.3")}, now: t0, want: holdPartialFor},
 		{name: "still held later", current: ingressOf("10.0.0.1"),

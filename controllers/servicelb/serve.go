@@ -30,8 +30,8 @@ type observation struct {
 	// starting counts the pods that are not Ready yet but may soon be, and
 	// those still to be created; coming holds the addresses of the
 	// eligible nodes whose pod is starting, being replaced or yet to be
-	// created. Both are counted only when an ingress already written
-	// changes, the only case holdPartial looks at them.
+	// created. Both are counted only when the ingress changes, the only
+	// case holdPartial looks at them.
 	starting int
 	coming   map[string]bool
 	// recheck, when set, is when to look again at a DaemonSet that has no
@@ -113,6 +113,12 @@ func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg setting
 	return requeue.After(obs.recheck), nil
 }
 
+// holdFirstFor bounds how long a Service's first nodes wait for the pods
+// starting with them: pods of the same DaemonSet created together mostly
+// turn Ready within it (with 2 nodes a Service, one status write and one
+// UpdatedLoadBalancer Event per Service; published at once, two).
+const holdFirstFor = 2 * time.Second
+
 // holdPartialFor bounds how long an ingress that already has nodes waits
 // for the Service's other svclb pods, still starting or yet to be created,
 // before it is written without them. With every node serving, a Service's
@@ -125,26 +131,31 @@ const holdPartialFor = 30 * time.Second
 
 // partialHold returns how long to wait before writing obs.ips over the
 // Service's current ingress, given since, when the wait began (zero: not
-// waiting yet), or 0 to write now. The first nodes of a Service without an
-// ingress are written at once, and so is a node that leaves for good (not
-// eligible any more, or refused by the scheduler): its traffic would be
-// lost. Nodes that join, and nodes whose pod is only being replaced (a
-// DaemonSet rollout), wait while pods are starting (obs.starting), up to
-// holdPartialFor: the Service gets its first IP at once, then at most one
+// waiting yet), or 0 to write now. While pods are starting (obs.starting),
+// the first nodes of a Service without an ingress wait up to holdFirstFor
+// for the pods starting with them; nodes that join an ingress, and nodes
+// whose pod is only being replaced (a DaemonSet rollout), wait up to
+// holdPartialFor. A node that leaves for good (not eligible any more, or
+// refused by the scheduler) is written at once: its traffic would be lost.
+// So a Service gets its first IPs within holdFirstFor, then at most one
 // more write when the rest arrive, and a rollout writes nothing.
 func partialHold(current []corev1.LoadBalancerIngress, obs observation, since, now time.Time) time.Duration {
-	if len(current) == 0 || obs.starting == 0 || sameIPs(current, obs.ips) {
+	if obs.starting == 0 || sameIPs(current, obs.ips) {
 		return 0
 	}
-	for _, in := range current {
-		if !slices.Contains(obs.ips, in.IP) && !obs.coming[in.IP] {
-			return 0
+	bound := holdFirstFor
+	if len(current) > 0 {
+		bound = holdPartialFor
+		for _, in := range current {
+			if !slices.Contains(obs.ips, in.IP) && !obs.coming[in.IP] {
+				return 0
+			}
 		}
 	}
 	if since.IsZero() {
-		return holdPartialFor
+		return bound
 	}
-	return max(holdPartialFor-now.Sub(since), 0)
+	return max(bound-now.Sub(since), 0)
 }
 
 // holdPartial returns how long to wait before writing the observed
@@ -294,8 +305,8 @@ func (r *Reconciler) observe(ctx context.Context, svc *corev1.Service, cfg setti
 		return eligibleNodes(nodes.items, placementFor(svc, &cfg.spec, nodes.facts), tols)
 	}
 	obs := observation{ips: ingressIPs(svc, own, nodes.byName, local)}
-	if current := svc.Status.LoadBalancer.Ingress; len(current) > 0 && !sameIPs(current, obs.ips) {
-		// Only a change of an ingress already written can be held.
+	if !sameIPs(svc.Status.LoadBalancer.Ingress, obs.ips) {
+		// Only a change of the ingress can be held (holdPartial).
 		e := eligible()
 		obs.starting = startingPods(own) + podsToCome(e, own)
 		obs.coming = addresses(comingNodes(e, own), nodes.byName)
