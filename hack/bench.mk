@@ -18,7 +18,7 @@ FUZZMINIMIZE ?= 60s
 ##@ Performance
 
 .PHONY: bench
-bench: envtest build ## ServiceLB at scale on kwok (N=500 M=50 PODS=5000 POOL=2; override any): test/bench/results/latest.{json,png}. POOL=all: every node serves every Service (K3s's default; about 40 minutes): every-node.{json,png}.
+bench: envtest build ## ServiceLB at scale on kwok (N=500 M=50 PODS=5000 POOL=2; override any): test/bench/results/latest.{json,png}. POOL=all: every node serves every Service (K3s's default; about 30 minutes): every-node.{json,png}.
 	bash hack/bench.sh
 
 .PHONY: bench-go
