@@ -40,7 +40,7 @@ type pending struct {
 // pendingReason says why svc, which has no ingress, cannot get a node, or
 // returns an empty reason when it may still get one (its pods are being
 // scheduled or started). own are the pods of svc's DaemonSet; holders are
-// the other svclb pods of the cluster, the only pods wharf caches: they
+// the other svclb pods of the cluster, the only pods wharf watches: they
 // tell which Services hold a port, while a host port taken by any other pod
 // is known only from the scheduler's verdict on svc's pods.
 func pendingReason(svc *corev1.Service, e eligibility, own []*svclbPod, holders []portHolder) pending {
@@ -75,7 +75,7 @@ func pendingReason(svc *corev1.Service, e eligibility, own []*svclbPod, holders 
 
 // portHolder is another Service's svclb pod: the node it runs on and the
 // ports its Service binds there as host ports (a svclb pod binds each port
-// of its Service; the cache keeps no container of it).
+// of its Service; the pod index keeps no container of it).
 type portHolder struct {
 	node    string
 	service types.NamespacedName
