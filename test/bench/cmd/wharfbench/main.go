@@ -6,9 +6,9 @@
 //
 // The environment variables N, M, PODS and POOL override the defaults of
 // -n, -m, -pods and -pool. POOL=all (every node serves every Service, as
-// in K3s by default) writes test/bench/results/every-node.json. The manager binary (bin/manager, from `make
-// build`) and the control-plane binaries (bin/tools, from `make envtest`)
-// must exist.
+// in K3s by default) writes test/bench/results/every-node.json. The
+// manager binary (bin/manager, from `make build`) and the control-plane
+// binaries (bin/tools, from `make envtest`) must exist.
 package main
 
 import (
