@@ -315,16 +315,8 @@ func TestServiceLBSafety(t *testing.T) {
 // the nodeselector label, by an update of the k3s field manager.
 func createK3sDaemonSet(t *testing.T, c client.Client, cn *v1alpha1.ClusterNetworking, svc *corev1.Service) *appsv1.DaemonSet {
 	t.Helper()
-	ac, err := servicelb.BuildDaemonSet(svc, cn.Spec.ServiceLB, servicelb.ClusterOf(cn), servicelb.Facts{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(ac)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ds := &appsv1.DaemonSet{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(content, ds); err != nil {
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(testenv.BuiltSvclbDaemonSet(t, cn, svc).Object, ds); err != nil {
 		t.Fatal(err)
 	}
 	// The objectset markers K3s's wrangler apply puts on the DaemonSets

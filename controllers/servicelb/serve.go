@@ -299,10 +299,15 @@ func (r *Reconciler) observe(ctx context.Context, svc *corev1.Service, cfg setti
 			return observation{}, err
 		}
 	}
+	var elig *eligibility
 	eligible := func() eligibility {
-		// The DaemonSet was built, so the annotation parses.
-		tols, _ := podTolerations(svc, &cfg.spec)
-		return eligibleNodes(nodes.items, placementFor(svc, &cfg.spec, nodes.facts), tols)
+		if elig == nil {
+			// The DaemonSet was built, so the annotation parses.
+			tols, _ := podTolerations(svc, &cfg.spec)
+			e := eligibleNodes(nodes.items, placementFor(svc, &cfg.spec, nodes.facts), tols)
+			elig = &e
+		}
+		return *elig
 	}
 	obs := observation{ips: ingressIPs(svc, own, nodes.byName, local)}
 	if !sameIPs(svc.Status.LoadBalancer.Ingress, obs.ips) {

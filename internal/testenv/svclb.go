@@ -21,15 +21,7 @@ import (
 // K3s's start-up clean-up deletes by), and returns it as stored.
 func ApplyLegacySvclbDaemonSet(ctx context.Context, t testing.TB, c client.Client, cn *v1alpha1.ClusterNetworking, svc *corev1.Service) *appsv1.DaemonSet {
 	t.Helper()
-	ac, err := servicelb.BuildDaemonSet(svc, cn.Spec.ServiceLB, servicelb.ClusterOf(cn), servicelb.Facts{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(ac)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj := &unstructured.Unstructured{Object: content}
+	obj := BuiltSvclbDaemonSet(t, cn, svc)
 	apply.Mark(obj, servicelb.ComponentName)
 	obj.SetAnnotations(nil)
 	labels := obj.GetLabels()
@@ -43,4 +35,19 @@ func ApplyLegacySvclbDaemonSet(ctx context.Context, t testing.TB, c client.Clien
 		t.Fatal(err)
 	}
 	return ds
+}
+
+// BuiltSvclbDaemonSet returns the svclb DaemonSet servicelb.BuildDaemonSet
+// builds for svc under cn, as an unstructured object.
+func BuiltSvclbDaemonSet(t testing.TB, cn *v1alpha1.ClusterNetworking, svc *corev1.Service) *unstructured.Unstructured {
+	t.Helper()
+	ac, err := servicelb.BuildDaemonSet(svc, cn.Spec.ServiceLB, servicelb.ClusterOf(cn), servicelb.Facts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(ac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &unstructured.Unstructured{Object: content}
 }
