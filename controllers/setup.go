@@ -34,7 +34,7 @@ func Setup(mgr ctrl.Manager) error {
 		Applier: apply.New(c, mgr.GetAPIReader(), component.FieldManager),
 		Events:  mgr.GetEventRecorder("wharf"),
 	}
-	r := &clusternetworking.Reconciler{Client: c, Applier: deps.Applier, Components: Components(deps)}
+	r := &clusternetworking.Reconciler{Client: c, Reader: deps.Reader, Applier: deps.Applier, Components: Components(deps)}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the clusternetworking controller: %w", err)
 	}

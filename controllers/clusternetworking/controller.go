@@ -38,7 +38,14 @@ const requeueWhileProgressing = 30 * time.Second
 
 // Reconciler reconciles the ClusterNetworking named "cluster".
 type Reconciler struct {
-	Client     client.Client
+	Client client.Client
+	// Reader reads the ClusterNetworking itself from the API server (set
+	// by SetupWithManager when nil). The cache can still show the resource
+	// as it was before this reconciler's own last status write, and that
+	// status holds records decisions rest on (the kube-dns IPs a deleted
+	// kube-dns must come back on, the inventory that pruning reads): a
+	// reconcile deciding from an older status would undo them.
+	Reader     client.Reader
 	Applier    *apply.Applier
 	Components []component.Component
 
@@ -56,7 +63,7 @@ type Reconciler struct {
 // declares and reports the result in its status.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	cn := &v1alpha1.ClusterNetworking{}
-	if err := r.Client.Get(ctx, req.NamespacedName, cn); err != nil {
+	if err := r.Reader.Get(ctx, req.NamespacedName, cn); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !cn.DeletionTimestamp.IsZero() {
@@ -306,6 +313,9 @@ func (r *Reconciler) prune(ctx context.Context, c component.Component, stale []v
 // objects it owns (metadata only, to revert hand edits and follow
 // readiness), and whatever the components ask for.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Reader == nil {
+		r.Reader = mgr.GetAPIReader()
+	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("clusternetworking").
 		For(&v1alpha1.ClusterNetworking{}, builder.WithPredicates(predicate.Or(

@@ -14,10 +14,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
+	"github.com/wharf-dev/wharf/controllers/clusternetworking"
+	"github.com/wharf-dev/wharf/controllers/component"
 	"github.com/wharf-dev/wharf/controllers/coredns"
+	"github.com/wharf-dev/wharf/internal/apply"
 	"github.com/wharf-dev/wharf/internal/testenv"
 )
 
@@ -170,4 +174,67 @@ func waitKubeDNS(ctx context.Context, t *testing.T, c client.Client, check func(
 		return check(svc)
 	})
 	return svc
+}
+
+// TestKubeDNSRecordOutlivesALaggingCache: the manager's cache can still
+// show the ClusterNetworking as it was before the reconciler's own last
+// status write (the watch event is on its way) when the next reconcile
+// starts. kube-dns deleted at that moment must come back on the IP that
+// write recorded, and the record must stay: a reconcile that took the
+// cached resource, with no record yet, re-created kube-dns on the default
+// 10.43.0.10 and recorded that.
+func TestKubeDNSRecordOutlivesALaggingCache(t *testing.T) {
+	env := testenv.Start(t)
+	c := env.Client
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	createForeignKubeDNS(ctx, t, c, "10.43.0.53")
+	createNode(ctx, t, c, "master01", "10.0.0.51")
+	created := seedsCR()
+	created.Finalizers = []string{clusternetworking.Finalizer}
+	must(t, c.Create(ctx, created))
+
+	// The cache as it lags: it keeps showing the resource as created.
+	cache := &laggingCache{Client: c, cn: created.DeepCopy()}
+	deps := component.Deps{Client: cache, Reader: c, Applier: apply.New(cache, c, component.FieldManager)}
+	r := &clusternetworking.Reconciler{Client: cache, Reader: c, Applier: deps.Applier, Components: []component.Component{coredns.New(deps)}}
+	reconcile := func() {
+		t.Helper()
+		_, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: types.NamespacedName{Name: v1alpha1.SingletonName}})
+		must(t, err)
+	}
+
+	reconcile()
+	recorded := func(when string) {
+		t.Helper()
+		cn := &v1alpha1.ClusterNetworking{}
+		must(t, c.Get(ctx, client.ObjectKey{Name: v1alpha1.SingletonName}, cn))
+		if st := cn.Status.CoreDNS; st == nil || strings.Join(st.ClusterIPs, ",") != "10.43.0.53" {
+			t.Fatalf("%s: status.coredns = %+v, want 10.43.0.53 recorded", when, st)
+		}
+	}
+	recorded("after the first reconcile")
+
+	must(t, c.Delete(ctx, getKubeDNS(ctx, t, c)))
+	reconcile()
+	if svc := getKubeDNS(ctx, t, c); svc.Spec.ClusterIP != "10.43.0.53" {
+		t.Fatalf("kube-dns came back on %s, want 10.43.0.53", svc.Spec.ClusterIP)
+	}
+	recorded("after kube-dns came back")
+}
+
+// laggingCache serves the ClusterNetworking as it was when the cache last
+// caught up, and everything else as it is.
+type laggingCache struct {
+	client.Client
+	cn *v1alpha1.ClusterNetworking
+}
+
+func (l *laggingCache) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if cn, ok := obj.(*v1alpha1.ClusterNetworking); ok {
+		l.cn.DeepCopyInto(cn)
+		return nil
+	}
+	return l.Client.Get(ctx, key, obj, opts...)
 }
