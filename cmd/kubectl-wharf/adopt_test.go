@@ -34,7 +34,7 @@ func TestAdoptDryRunOnK3sCoreDNS(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "cn.yaml")
 	cn := "apiVersion: networking.wharf.dev/v1alpha1\nkind: ClusterNetworking\nmetadata: {name: cluster}\n" +
-		"spec: {traefik: {enabled: false}, serviceLB: {enabled: false}}\n"
+		"spec: {traefik: {enabled: false}}\n"
 	if err := os.WriteFile(file, []byte(cn), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -52,6 +52,9 @@ func TestAdoptDryRunOnK3sCoreDNS(t *testing.T) {
 		"keep    coredns   ServiceAccount kube-system/coredns (taken over)\n",
 		"change  coredns   Deployment kube-system/coredns (taken over)\n",
 		"create  coredns   ClusterRole system:coredns\n",
+		// ServiceLB's namespace exists: left as it is, never refused.
+		"keep    servicelb Namespace kube-system\n",
+		"create  servicelb ServiceAccount kube-system/svclb\n",
 		"+      maxUnavailable: 0",
 		"-        image: rancher/mirrored-coredns-coredns:1.12.0",
 	} {

@@ -47,8 +47,13 @@ func (m *metricsServer) Enabled(cn *v1alpha1.ClusterNetworking) bool {
 	return cn.Annotations["test/metrics-server"] != "off"
 }
 
-// Render is a pure function of the spec: no cluster facts are needed.
-func (m *metricsServer) Render(_ context.Context, _ *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
+// Inputs reads nothing: metrics-server renders from the spec alone.
+func (m *metricsServer) Inputs(context.Context, *v1alpha1.ClusterNetworking) (component.Facts, error) {
+	return nil, nil
+}
+
+// Render is a pure function of the spec.
+func (m *metricsServer) Render(*v1alpha1.ClusterNetworking, component.Facts) ([]*unstructured.Unstructured, error) {
 	labels := map[string]string{"k8s-app": metricsServerName}
 	sa := corev1ac.ServiceAccount(metricsServerName, metav1.NamespaceSystem)
 	d := appsv1ac.Deployment(metricsServerName, metav1.NamespaceSystem).WithSpec(appsv1ac.DeploymentSpec().
@@ -68,7 +73,7 @@ func (m *metricsServer) Render(_ context.Context, _ *v1alpha1.ClusterNetworking)
 }
 
 // Observe reads the applied Deployment's status: Ready once a pod is.
-func (m *metricsServer) Observe(ctx context.Context, _ *v1alpha1.ClusterNetworking, _ *v1alpha1.ClusterNetworkingStatus) (component.Health, error) {
+func (m *metricsServer) Observe(ctx context.Context, _ *v1alpha1.ClusterNetworking, _ component.Facts, _ *v1alpha1.ClusterNetworkingStatus) (component.Health, error) {
 	d := &appsv1.Deployment{}
 	if err := m.reader.Get(ctx, client.ObjectKey{Namespace: metav1.NamespaceSystem, Name: metricsServerName}, d); err != nil {
 		return component.Health{}, fmt.Errorf("read deployment %s: %w", metricsServerName, err)

@@ -122,9 +122,11 @@ func outcome(err error) (ctrl.Result, error) {
 	return ctrl.Result{}, err
 }
 
-// rendered is one component's render: its objects, or why there are none
-// to apply (a render error, or conflicts with another component).
+// rendered is one component's render: the facts its Inputs gathered, its
+// objects, or why there are none to apply (an Inputs or render error, or
+// conflicts with another component).
 type rendered struct {
+	facts     component.Facts
 	objs      []*unstructured.Unstructured
 	err       error
 	conflicts []apply.Conflict
@@ -141,11 +143,18 @@ func (r *Reconciler) renderAll(ctx context.Context, cn *v1alpha1.ClusterNetworki
 		if !c.Enabled(cn) {
 			continue
 		}
-		objs, err := c.Render(ctx, cn)
-		out[c.Name()] = &rendered{objs: objs, err: err}
+		rd := &rendered{}
+		if rd.facts, rd.err = c.Inputs(ctx, cn); rd.err == nil {
+			rd.objs, rd.err = c.Render(cn, rd.facts)
+		}
+		out[c.Name()] = rd
 		order = append(order, c.Name())
-		for _, obj := range objs {
-			ids[c.Name()] = append(ids[c.Name()], apply.Key(obj))
+		for _, obj := range rd.objs {
+			// Namespaces are only created when missing, for whoever
+			// needs them first: no component holds one.
+			if apply.Inventoried(obj) {
+				ids[c.Name()] = append(ids[c.Name()], apply.Key(obj))
+			}
 		}
 	}
 	held := map[string]bool{}
@@ -195,7 +204,7 @@ func (r *Reconciler) enable(ctx context.Context, cn *v1alpha1.ClusterNetworking,
 		log.Info("two components render the same object; nothing of this one is applied", "error", err.Error())
 		return err
 	}
-	applied, err := r.applyAll(ctx, c, rd.objs, old)
+	applied, err := r.applyAll(ctx, c, rd, old)
 	if err != nil {
 		// Keep the old inventory too: nothing is pruned after a failed apply.
 		s.keepInventory(old)
@@ -210,7 +219,7 @@ func (r *Reconciler) enable(ctx context.Context, cn *v1alpha1.ClusterNetworking,
 	}
 	s.keepInventory(applied)
 	if a, ok := c.(component.AfterApplier); ok {
-		if err := a.AfterApply(ctx, cn); err != nil {
+		if err := a.AfterApply(ctx, cn, rd.facts, rd.objs); err != nil {
 			s.fail(c, "AfterApplyFailed", err)
 			return err
 		}
@@ -219,7 +228,7 @@ func (r *Reconciler) enable(ctx context.Context, cn *v1alpha1.ClusterNetworking,
 		s.fail(c, "PruneFailed", err)
 		return err
 	}
-	health, err := c.Observe(ctx, cn, &s.status)
+	health, err := c.Observe(ctx, cn, rd.facts, &s.status)
 	if err != nil {
 		s.fail(c, "ObserveFailed", err)
 		return err
@@ -257,13 +266,14 @@ func (r *Reconciler) disable(ctx context.Context, cn *v1alpha1.ClusterNetworking
 	return component.Cleanup{}, nil
 }
 
-// applyAll marks and applies objs in order, after checking that none of
-// them belongs to someone else, and returns the inventory of what was
-// applied, also when it stops at an error.
-func (r *Reconciler) applyAll(ctx context.Context, c component.Component, objs []*unstructured.Unstructured, old []v1alpha1.InventoryEntry) ([]v1alpha1.InventoryEntry, error) {
+// applyAll marks and applies the rendered objects in order, after
+// checking that none of them belongs to someone else, and returns the
+// inventory of what was applied, also when it stops at an error.
+func (r *Reconciler) applyAll(ctx context.Context, c component.Component, rd *rendered, old []v1alpha1.InventoryEntry) ([]v1alpha1.InventoryEntry, error) {
+	objs := rd.objs
 	opts := apply.ApplyOptions{Component: c.Name(), Inventory: old}
 	if a, ok := c.(component.Adopter); ok {
-		opts.Adopt = a.Adopts
+		opts.Adopt = func(obj *unstructured.Unstructured) bool { return a.Adopts(rd.facts, obj) }
 	}
 	for _, obj := range objs {
 		apply.Mark(obj, c.Name())
@@ -272,6 +282,9 @@ func (r *Reconciler) applyAll(ctx context.Context, c component.Component, objs [
 	entries := make([]v1alpha1.InventoryEntry, 0, len(objs))
 	for i, change := range cs.Entries {
 		obj := objs[i]
+		if !apply.Inventoried(obj) {
+			continue
+		}
 		entries = append(entries, apply.Entry(c.Name(), obj))
 		if obj.GetKind() != "CustomResourceDefinition" {
 			r.watches.ensure(ctx, obj.GroupVersionKind(), c.Name())

@@ -41,7 +41,11 @@ func (f *fakeComponent) Enabled(cn *v1alpha1.ClusterNetworking) bool {
 	return cn.Annotations["test/"+f.name] != "off"
 }
 
-func (f *fakeComponent) Render(_ context.Context, cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
+func (f *fakeComponent) Inputs(context.Context, *v1alpha1.ClusterNetworking) (component.Facts, error) {
+	return nil, nil
+}
+
+func (f *fakeComponent) Render(cn *v1alpha1.ClusterNetworking, _ component.Facts) ([]*unstructured.Unstructured, error) {
 	if f.failRender || cn.Annotations["test/"+f.name+"-fail"] == "yes" {
 		return nil, component.Stalledf("InvalidInput", "%s cannot render", f.name)
 	}
@@ -52,7 +56,7 @@ func (f *fakeComponent) Render(_ context.Context, cn *v1alpha1.ClusterNetworking
 	return objs, nil
 }
 
-func (f *fakeComponent) Observe(context.Context, *v1alpha1.ClusterNetworking, *v1alpha1.ClusterNetworkingStatus) (component.Health, error) {
+func (f *fakeComponent) Observe(context.Context, *v1alpha1.ClusterNetworking, component.Facts, *v1alpha1.ClusterNetworkingStatus) (component.Health, error) {
 	return component.Ready("all good"), nil
 }
 

@@ -15,7 +15,17 @@ import (
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 )
 
-// Component is one add-on managed from the ClusterNetworking resource.
+// Facts are what one component's Inputs gathered for its Render: each
+// component has a type of its own (coredns.Facts, say) and only that
+// component looks inside. The frame hands them from Inputs to Render and to
+// the phases after the apply, so that no component keeps a render's facts
+// in memory between calls.
+type Facts any
+
+// Component is one add-on managed from the ClusterNetworking resource. A
+// reconcile calls Inputs, then Render, applies what Render returned through
+// the frame's one Applier (which records the inventory), and calls Observe;
+// see docs/architecture.md.
 type Component interface {
 	// Name is the component's name in the inventory: coredns, traefik or servicelb.
 	Name() string
@@ -23,13 +33,23 @@ type Component interface {
 	ConditionType() string
 	// Enabled reports whether cn turns the component on.
 	Enabled(cn *v1alpha1.ClusterNetworking) bool
-	// Render reads the cluster facts the component needs and returns its
-	// desired objects in apply order. The objects themselves are built by
-	// pure functions of the spec and those facts.
-	Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error)
+	// Inputs reads everything Render needs besides cn: cluster facts,
+	// referenced documents, a chart from the component's cache, and what
+	// is drawn once (a generated password). It writes nothing to the
+	// cluster. An error is reported as RenderFailed (or the reason it
+	// carries) and nothing of the component is applied.
+	Inputs(ctx context.Context, cn *v1alpha1.ClusterNetworking) (Facts, error)
+	// Render returns the component's desired objects in apply order. It is
+	// a pure function of cn and facts: no client, no clock, no randomness.
+	// Every object it returns goes through the Applier: Namespaces are
+	// created when missing and never changed or deleted; everything else
+	// is applied, recorded in the inventory and pruned when no longer
+	// rendered.
+	Render(cn *v1alpha1.ClusterNetworking, facts Facts) ([]*unstructured.Unstructured, error)
 	// Observe reports the component's health once its objects are applied,
-	// and fills the component's section of status.
-	Observe(ctx context.Context, cn *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) (Health, error)
+	// and fills the component's section of status. facts are those the
+	// render used.
+	Observe(ctx context.Context, cn *v1alpha1.ClusterNetworking, facts Facts, status *v1alpha1.ClusterNetworkingStatus) (Health, error)
 }
 
 // Disabler is implemented by components with status to clear or cleanup
@@ -75,7 +95,7 @@ type PruneFilter interface {
 // conflict: nothing of the component is applied and it is reported as
 // Stalled. Adopted objects are released, never deleted, when pruned.
 type Adopter interface {
-	Adopts(obj *unstructured.Unstructured) bool
+	Adopts(facts Facts, obj *unstructured.Unstructured) bool
 }
 
 // AfterApplier is implemented by components that must tell an object's
@@ -85,7 +105,7 @@ type Adopter interface {
 // successful apply, before pruning; an error fails the component
 // (AfterApplyFailed) and is retried.
 type AfterApplier interface {
-	AfterApply(ctx context.Context, cn *v1alpha1.ClusterNetworking) error
+	AfterApply(ctx context.Context, cn *v1alpha1.ClusterNetworking, facts Facts, applied []*unstructured.Unstructured) error
 }
 
 // Watcher is implemented by components that need to reconcile when

@@ -1,7 +1,6 @@
 package component
 
 import (
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -27,17 +26,18 @@ type Deps struct {
 }
 
 // OfflineRenderer is implemented by components that can render without a
-// cluster, taking defaults for every cluster fact. `manager render` uses it.
+// cluster: OfflineInputs returns Facts that take defaults for every cluster
+// fact, for Render. `manager render` uses it.
 type OfflineRenderer interface {
-	RenderOffline(cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error)
+	OfflineInputs(cn *v1alpha1.ClusterNetworking) (Facts, error)
 }
 
 // OfflineLimiter is implemented by offline renderers that, for some specs,
 // render other than the operator would: a remote chart they do not fetch,
 // documents they do not read.
 type OfflineLimiter interface {
-	// OfflineLimits says, for people, one sentence each, what
-	// RenderOffline renders other than the operator would for cn, and
+	// OfflineLimits says, for people, one sentence each, what a render
+	// of OfflineInputs renders other than the operator would for cn, and
 	// why; nothing when it renders the same.
 	OfflineLimits(cn *v1alpha1.ClusterNetworking) []string
 }

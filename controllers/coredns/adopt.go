@@ -10,7 +10,7 @@ import (
 // CoreDNS with, under the names wharf renders, are taken over in place.
 // wharf records them as adopted and releases them, never deletes them,
 // when CoreDNS is disabled.
-func (c *Component) Adopts(obj *unstructured.Unstructured) bool {
+func (c *Component) Adopts(_ component.Facts, obj *unstructured.Unstructured) bool {
 	switch obj.GetKind() + "/" + obj.GetName() {
 	case "ServiceAccount/coredns", "ClusterRole/" + ClusterRoleName, "ClusterRoleBinding/" + ClusterRoleName,
 		"ConfigMap/" + ConfigMapName, "Deployment/" + DeploymentName, "Service/" + ServiceName:

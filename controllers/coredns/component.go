@@ -46,28 +46,29 @@ func (c *Component) ConditionType() string { return v1alpha1.ConditionCoreDNSRea
 // Enabled implements component.Component.
 func (c *Component) Enabled(cn *v1alpha1.ClusterNetworking) bool { return cn.Spec.CoreDNS.IsEnabled() }
 
-// Render implements component.Component: it gathers the facts (the
-// kube-dns Service, the IPs recorded in status, the Nodes, the NodeHosts in
-// the cluster) and renders with Render. A Corefile that would not load or a
-// cluster IP that cannot be applied returns a component.StalledError, and
-// a kube-dns IP held by another Service an error with reason
-// ClusterIPUnavailable; then nothing is applied.
-func (c *Component) Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
-	facts, err := c.gatherFacts(ctx, cn)
-	if err != nil {
-		return nil, err
-	}
-	objs, err := Render(&cn.Spec, facts)
+// Inputs implements component.Component: the kube-dns Service, the IPs
+// recorded in status, the Nodes and the NodeHosts in the cluster (see
+// gatherFacts). A cluster IP that cannot be applied returns a
+// component.StalledError, and a kube-dns IP held by another Service an
+// error with reason ClusterIPUnavailable; then nothing is applied.
+func (c *Component) Inputs(ctx context.Context, cn *v1alpha1.ClusterNetworking) (component.Facts, error) {
+	return c.gatherFacts(ctx, cn)
+}
+
+// Render implements component.Component with Render. A Corefile that would
+// not load is a component.StalledError, and nothing is applied.
+func (c *Component) Render(cn *v1alpha1.ClusterNetworking, facts component.Facts) ([]*unstructured.Unstructured, error) {
+	objs, err := Render(&cn.Spec, facts.(Facts))
 	if st, ok := component.AsStalled(err); ok && st.Reason == ReasonInvalidCorefile {
 		return nil, fmt.Errorf("%w; CoreDNS keeps running the Corefile of the coredns ConfigMap, which is left as it is", err)
 	}
 	return objs, err
 }
 
-// RenderOffline implements component.OfflineRenderer: no nodes, and the
+// OfflineInputs implements component.OfflineRenderer: no nodes, and the
 // spec's cluster IPs, else those recorded in status, else the default one.
-func (c *Component) RenderOffline(cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
-	return Render(&cn.Spec, Facts{ClusterIPs: orDefaultIPs(specClusterIPs(&cn.Spec.CoreDNS), recordedClusterIPs(cn))})
+func (c *Component) OfflineInputs(cn *v1alpha1.ClusterNetworking) (component.Facts, error) {
+	return Facts{ClusterIPs: orDefaultIPs(specClusterIPs(&cn.Spec.CoreDNS), recordedClusterIPs(cn))}, nil
 }
 
 // Disable implements component.Disabler: the frame prunes what wharf

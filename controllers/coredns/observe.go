@@ -37,7 +37,7 @@ const revisionAnnotation = "deployment.kubernetes.io/revision"
 // ready endpoints, and the coredns Deployment's newest revision is rolled
 // out with a ready replica. When that revision's pods fail, the condition
 // quotes why.
-func (c *Component) Observe(ctx context.Context, cn *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) (component.Health, error) {
+func (c *Component) Observe(ctx context.Context, cn *v1alpha1.ClusterNetworking, _ component.Facts, status *v1alpha1.ClusterNetworkingStatus) (component.Health, error) {
 	spec := &cn.Spec.CoreDNS
 	ns := spec.Namespace
 	recorded := recordedClusterIPs(cn)

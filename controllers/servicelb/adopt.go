@@ -11,7 +11,7 @@ import (
 // pkg/cloudprovider/servicelb.go) and leaves behind when started with
 // --disable=servicelb is taken over in place; wharf records it as adopted
 // and releases it, never deletes it, when ServiceLB is disabled.
-func (c *Component) Adopts(obj *unstructured.Unstructured) bool {
+func (c *Component) Adopts(_ component.Facts, obj *unstructured.Unstructured) bool {
 	return obj.GetKind() == "ServiceAccount" && obj.GetName() == ServiceAccountName
 }
 

@@ -67,47 +67,35 @@ func (c *Component) Enabled(cn *v1alpha1.ClusterNetworking) bool {
 	return cn.Spec.ServiceLB.IsEnabled()
 }
 
-// Render implements component.Component: the svclb ServiceAccount, in a
-// namespace created first if missing (as K3s does; wharf never deletes it).
-func (c *Component) Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
-	ns := cn.Spec.ServiceLB.Namespace
-	if err := c.ensureNamespace(ctx, ns); err != nil {
-		return nil, err
-	}
-	return c.RenderOffline(cn)
+// Inputs implements component.Component: ServiceLB renders from the spec
+// alone.
+func (c *Component) Inputs(context.Context, *v1alpha1.ClusterNetworking) (component.Facts, error) {
+	return nil, nil
 }
 
-// RenderOffline implements component.OfflineRenderer.
-func (c *Component) RenderOffline(cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
-	sa := corev1ac.ServiceAccount(ServiceAccountName, cn.Spec.ServiceLB.Namespace).
-		WithAutomountServiceAccountToken(false)
-	obj, err := toUnstructured(sa)
+// OfflineInputs implements component.OfflineRenderer.
+func (c *Component) OfflineInputs(*v1alpha1.ClusterNetworking) (component.Facts, error) { return nil, nil }
+
+// Render implements component.Component: the namespace of the svclb pods
+// (created when missing, as K3s does, and never deleted: see
+// apply.Inventoried) and the svclb ServiceAccount in it.
+func (c *Component) Render(cn *v1alpha1.ClusterNetworking, _ component.Facts) ([]*unstructured.Unstructured, error) {
+	ns, err := toUnstructured(corev1ac.Namespace(cn.Spec.ServiceLB.Namespace))
 	if err != nil {
 		return nil, err
 	}
-	return []*unstructured.Unstructured{obj}, nil
-}
-
-func (c *Component) ensureNamespace(ctx context.Context, name string) error {
-	ns := &corev1.Namespace{}
-	err := c.deps.Reader.Get(ctx, client.ObjectKey{Name: name}, ns)
-	if !apierrors.IsNotFound(err) {
-		if err != nil {
-			return fmt.Errorf("read namespace %s: %w", name, err)
-		}
-		return nil
+	sa, err := toUnstructured(corev1ac.ServiceAccount(ServiceAccountName, cn.Spec.ServiceLB.Namespace).
+		WithAutomountServiceAccountToken(false))
+	if err != nil {
+		return nil, err
 	}
-	ns.Name = name
-	if err := c.deps.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create namespace %s: %w", name, err)
-	}
-	return nil
+	return []*unstructured.Unstructured{ns, sa}, nil
 }
 
 // Observe implements component.Component: it copies the Tracker's summary
 // into status and says how many Services are served and pending. While the
 // Tracker is still catching up after a start, it keeps what the status says.
-func (c *Component) Observe(ctx context.Context, cn *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) (component.Health, error) {
+func (c *Component) Observe(ctx context.Context, cn *v1alpha1.ClusterNetworking, _ component.Facts, status *v1alpha1.ClusterNetworkingStatus) (component.Health, error) {
 	complete, err := c.tracker.Complete(func() ([]types.NamespacedName, error) { return c.servedServices(ctx, cn) })
 	if err != nil {
 		return component.Health{}, err

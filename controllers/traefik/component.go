@@ -7,15 +7,14 @@ package traefik
 import (
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/controllers/component"
-	"github.com/wharf-dev/wharf/internal/helmrelease"
 )
 
 // What the component applies, prunes and watches. The operator also holds
@@ -58,28 +57,29 @@ type Component struct {
 	charts *ChartFetcher
 	cache  renderCache
 
-	mu   sync.Mutex
-	last lastRender
-
 	recheck        chan event.GenericEvent
 	recheckPending atomic.Bool
-
-	// secretGoneFrom is the namespace known to hold no dashboard Secret
-	// wharf generated since Traefik was disabled, so that a disabled
-	// Traefik costs no read per reconcile.
-	secretGoneFrom atomic.Pointer[string]
 }
 
-// lastRender is what the latest Render found, for Observe to report.
-type lastRender struct {
-	*rendered
+// facts are what Inputs gathers for Render and the phases after the apply.
+type facts struct {
+	// in is what the chart is rendered with.
+	in Inputs
+	// chartID names in.Chart for the render cache.
+	chartID string
+	// dashboardSecret names the dashboard's Secret; dashboardProblem says
+	// why it cannot be used (the dashboard is then not rendered).
 	dashboardSecret  string
 	dashboardProblem error
-	// adoptable are the objects of the Helm releases named in
-	// spec.adoptHelmReleases that wharf renders too, in namespace.
-	adoptable []helmrelease.Object
-	// marks are the release records AfterApply marks.
-	marks     []recordMark
+	// generated is the dashboard Secret wharf generates, to apply: the
+	// data it holds in the cluster, or new credentials when it does not
+	// exist (drawn is then true). Nil when the dashboard uses a Secret of
+	// the user's.
+	generated *corev1.Secret
+	drawn     bool
+	// releases are the records of the Helm releases named in
+	// spec.adoptHelmReleases, in namespace (spec.traefik.namespace).
+	releases  []corev1.Secret
 	namespace string
 }
 
@@ -100,12 +100,13 @@ func (c *Component) ConditionType() string { return v1alpha1.ConditionTraefikRea
 // Enabled implements component.Component.
 func (c *Component) Enabled(cn *v1alpha1.ClusterNetworking) bool { return cn.Spec.Traefik.IsEnabled() }
 
-// Render implements component.Component: it reads the valuesFrom
+// Inputs implements component.Component: it reads the valuesFrom
 // documents, takes the chart when one is named and fetched (else starts
 // fetching it in the background and reports ChartFetching, leaving what
-// runs as it is), makes sure the dashboard's Secret exists and is usable,
-// and renders.
-func (c *Component) Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
+// runs as it is), reads the dashboard's Secret (drawing new credentials
+// when the generated one does not exist yet) and the records of the Helm
+// releases to adopt.
+func (c *Component) Inputs(ctx context.Context, cn *v1alpha1.ClusterNetworking) (component.Facts, error) {
 	spec := cn.Spec.Traefik
 	if readsHelmChartConfig(&spec) {
 		// HelmChartConfigs are not watched (the CRD may come and go):
@@ -116,54 +117,49 @@ func (c *Component) Render(ctx context.Context, cn *v1alpha1.ClusterNetworking) 
 	if err != nil {
 		return nil, err
 	}
-	in := InputsFor(cn)
-	in.ValuesFrom = docs
-	chartID := "embedded"
+	f := facts{in: InputsFor(cn), chartID: "embedded", namespace: spec.Namespace}
+	f.in.ValuesFrom = docs
 	if src := spec.Chart; src != nil {
-		if in.Chart, err = c.charts.Start(*src); err != nil {
+		if f.in.Chart, err = c.charts.Start(*src); err != nil {
 			return nil, err
 		}
-		chartID = chartKey(*src)
+		f.chartID = chartKey(*src)
 	}
-	last := lastRender{}
 	if spec.Dashboard.Enabled {
-		name, problem, err := c.ensureDashboardSecret(ctx, cn)
-		if err != nil {
+		if err := c.dashboardFacts(ctx, cn, &f); err != nil {
 			return nil, err
 		}
-		last.dashboardSecret, last.dashboardProblem = name, problem
-		if problem == nil {
-			in.DashboardSecret = name
-		}
 	}
-	if last.rendered, err = c.cache.build(&spec, in, chartID); err != nil {
+	if f.releases, err = c.releaseRecords(ctx, &spec); err != nil {
 		return nil, err
 	}
-	last.namespace = spec.Namespace
-	if last.adoptable, last.marks, err = c.planReleases(ctx, cn, last.objects); err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	c.last = last
-	c.mu.Unlock()
-	return last.objects, nil
+	return f, nil
 }
 
-// Disable implements component.Disabler: it removes the generated
-// dashboard Secret and the traefik section of status. The frame prunes
-// the rest, holding back CRDs still in use (see FilterPrune).
-func (c *Component) Disable(ctx context.Context, cn *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) (component.Cleanup, error) {
-	if err := c.deleteGeneratedSecret(ctx, cn); err != nil {
-		return component.Cleanup{}, err
+// Render implements component.Component: the generated dashboard Secret,
+// if any, then the chart's objects and the dashboard's (see Render).
+func (c *Component) Render(cn *v1alpha1.ClusterNetworking, fs component.Facts) ([]*unstructured.Unstructured, error) {
+	f := fs.(facts)
+	r, err := c.cache.build(&cn.Spec.Traefik, f.in, f.chartID)
+	if err != nil {
+		return nil, err
 	}
+	if f.generated == nil {
+		return r.objects, nil
+	}
+	secret, err := toUnstructured(f.generated)
+	if err != nil {
+		return nil, err
+	}
+	return append([]*unstructured.Unstructured{secret}, r.objects...), nil
+}
+
+// Disable implements component.Disabler: it removes the traefik section of
+// status. The frame prunes what wharf applied, the generated dashboard
+// Secret included, holding back CRDs still in use (see FilterPrune).
+func (c *Component) Disable(_ context.Context, _ *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) (component.Cleanup, error) {
 	status.Traefik = nil
 	return component.Cleanup{}, nil
-}
-
-func (c *Component) lastRender() lastRender {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.last
 }
 
 // event records an Event on cn; the note never carries a secret.

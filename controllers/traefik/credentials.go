@@ -9,6 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
@@ -45,17 +47,25 @@ func newCredentials(user string) (credentials, error) {
 	return credentials{user: user, password: password, htpasswd: user + ":" + string(hash) + "\n"}, nil
 }
 
-// generatedSecret is the Secret holding creds. It has no owner reference:
-// deleting the ClusterNetworking or its CRD must not delete what Traefik
-// uses (disabling Traefik, or the Delete policy, removes it).
-func generatedSecret(cn *v1alpha1.ClusterNetworking, creds credentials) *corev1.Secret {
+// data is what the generated Secret holds for c.
+func (c credentials) data() map[string][]byte {
+	return map[string][]byte{
+		corev1.BasicAuthUsernameKey: []byte(c.user),
+		corev1.BasicAuthPasswordKey: []byte(c.password),
+		GeneratedUsersKey:           []byte(c.htpasswd),
+	}
+}
+
+// generatedSecret is the generated Secret holding data. It has no owner
+// reference: deleting the ClusterNetworking or its CRD must not delete
+// what Traefik uses (disabling Traefik, or the Delete policy, prunes it).
+func generatedSecret(cn *v1alpha1.ClusterNetworking, data map[string][]byte) *corev1.Secret {
 	return &corev1.Secret{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      GeneratedSecretName,
 			Namespace: cn.Spec.Traefik.Namespace,
 			Labels: map[string]string{
-				apply.ManagedByLabel:          apply.ManagedByValue,
-				apply.ComponentLabel:          componentName,
 				"app.kubernetes.io/name":      "traefik",
 				"app.kubernetes.io/component": "dashboard",
 			},
@@ -65,11 +75,7 @@ func generatedSecret(cn *v1alpha1.ClusterNetworking, creds credentials) *corev1.
 			},
 		},
 		Type: corev1.SecretTypeBasicAuth,
-		Data: map[string][]byte{
-			corev1.BasicAuthUsernameKey: []byte(creds.user),
-			corev1.BasicAuthPasswordKey: []byte(creds.password),
-			GeneratedUsersKey:           []byte(creds.htpasswd),
-		},
+		Data: data,
 	}
 }
 
@@ -82,81 +88,52 @@ func dashboardSecret(spec *v1alpha1.TraefikSpec) (name string, generated bool) {
 	return GeneratedSecretName, true
 }
 
-// ensureDashboardSecret returns the name of the dashboard's Secret and,
-// when it is missing or unusable, why (problem). A generated Secret that
-// does not exist is created, once: an existing one is never rewritten, so
-// its password survives reconciles and restarts. err is for failures to
-// retry.
-func (c *Component) ensureDashboardSecret(ctx context.Context, cn *v1alpha1.ClusterNetworking) (name string, problem, err error) {
+// dashboardFacts reads the dashboard's Secret into f. The generated one is
+// rendered with what it holds in the cluster, so its password survives
+// reconciles and restarts; when it does not exist, new credentials are
+// drawn for it (once applied, they are what it holds). A Secret of the
+// generated name that wharf did not create is used as it is, not
+// rendered. A Secret that is missing (the user's) or unusable is a
+// problem in f: the dashboard is then not rendered. The error is for
+// failures to retry.
+func (c *Component) dashboardFacts(ctx context.Context, cn *v1alpha1.ClusterNetworking, f *facts) error {
 	spec := &cn.Spec.Traefik
 	name, generated := dashboardSecret(spec)
-	if generated {
-		c.secretGoneFrom.Store(nil)
-	}
+	f.dashboardSecret = name
 	key := client.ObjectKey{Namespace: spec.Namespace, Name: name}
 	s := &corev1.Secret{}
-	err = c.deps.Reader.Get(ctx, key, s)
-	switch {
+	switch err := c.deps.Reader.Get(ctx, key, s); {
 	case apierrors.IsNotFound(err) && generated:
-		if s, err = c.createGeneratedSecret(ctx, cn); err != nil {
-			return name, nil, err
+		creds, err := newCredentials(GeneratedUser)
+		if err != nil {
+			return err
 		}
-	case apierrors.IsNotFound(err):
-		return name, fmt.Errorf("secret %s does not exist; create it with htpasswd lines under one key, "+
-			"or remove basicAuth.secretName to let wharf generate one", key), nil
-	case err != nil:
-		return name, nil, fmt.Errorf("read Secret %s: %w", key, err)
-	}
-	if err := ValidateDashboardSecret(s); err != nil {
-		return name, fmt.Errorf("secret %s: %w", key, err), nil
-	}
-	return name, nil, nil
-}
-
-// createGeneratedSecret creates the generated Secret, or returns the one
-// that appeared in the meantime.
-func (c *Component) createGeneratedSecret(ctx context.Context, cn *v1alpha1.ClusterNetworking) (*corev1.Secret, error) {
-	creds, err := newCredentials(GeneratedUser)
-	if err != nil {
-		return nil, err
-	}
-	s := generatedSecret(cn, creds)
-	err = c.deps.Client.Create(ctx, s, client.FieldOwner(fieldManager))
-	if apierrors.IsAlreadyExists(err) {
-		existing := &corev1.Secret{}
-		if err := c.deps.Reader.Get(ctx, client.ObjectKeyFromObject(s), existing); err != nil {
-			return nil, fmt.Errorf("read Secret %s: %w", client.ObjectKeyFromObject(s), err)
-		}
-		return existing, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("create Secret %s: %w", client.ObjectKeyFromObject(s), err)
-	}
-	c.event(cn, corev1.EventTypeNormal, "DashboardSecretCreated", "Create",
-		"generated the Traefik dashboard user %s in Secret %s/%s", creds.user, s.Namespace, s.Name)
-	return s, nil
-}
-
-// deleteGeneratedSecret removes the generated Secret if wharf made it.
-func (c *Component) deleteGeneratedSecret(ctx context.Context, cn *v1alpha1.ClusterNetworking) error {
-	key := client.ObjectKey{Namespace: cn.Spec.Traefik.Namespace, Name: GeneratedSecretName}
-	if gone := c.secretGoneFrom.Load(); gone != nil && *gone == key.Namespace {
+		f.generated, f.drawn = generatedSecret(cn, creds.data()), true
+		f.in.DashboardSecret = name
 		return nil
-	}
-	s := &metav1.PartialObjectMetadata{}
-	s.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	err := c.deps.Reader.Get(ctx, key, s)
-	switch {
 	case apierrors.IsNotFound(err):
+		f.dashboardProblem = fmt.Errorf("secret %s does not exist; create it with htpasswd lines under one key, "+
+			"or remove basicAuth.secretName to let wharf generate one", key)
+		return nil
 	case err != nil:
 		return fmt.Errorf("read Secret %s: %w", key, err)
-	case s.Labels[apply.ManagedByLabel] != apply.ManagedByValue || s.Labels[apply.ComponentLabel] != componentName:
-		// Not the one wharf generated: the user's to keep.
-	default:
-		if err := c.deps.Client.Delete(ctx, s); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("delete Secret %s: %w", key, err)
-		}
 	}
-	c.secretGoneFrom.Store(&key.Namespace)
+	if generated && apply.IsWharfs(s.Labels) && s.Labels[apply.ComponentLabel] == componentName {
+		f.generated = generatedSecret(cn, s.Data)
+	}
+	if err := ValidateDashboardSecret(s); err != nil {
+		f.dashboardProblem = fmt.Errorf("secret %s: %w", key, err)
+		return nil
+	}
+	f.in.DashboardSecret = name
 	return nil
+}
+
+// toUnstructured converts a typed object that carries its kind.
+func toUnstructured(obj any) (*unstructured.Unstructured, error) {
+	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, fmt.Errorf("convert to unstructured: %w", err)
+	}
+	return &unstructured.Unstructured{Object: content}, nil
 }

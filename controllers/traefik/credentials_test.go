@@ -11,7 +11,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
@@ -56,38 +55,45 @@ func newTestCN() *v1alpha1.ClusterNetworking {
 	return cn
 }
 
-func TestEnsureDashboardSecretGeneratesOnce(t *testing.T) {
+// TestDashboardFactsGeneratesOnce: without the generated Secret, Inputs
+// draws credentials for it; once it exists (as the Applier leaves it, with
+// wharf's labels), every later reconcile renders what it holds, so the
+// password survives.
+func TestDashboardFactsGeneratesOnce(t *testing.T) {
 	ctx := context.Background()
 	cl := fake.NewClientBuilder().Build()
 	c := New(component.Deps{Client: cl, Reader: cl})
 	cn := newTestCN()
 
-	name, problem, err := c.ensureDashboardSecret(ctx, cn)
-	if err != nil || problem != nil || name != GeneratedSecretName {
-		t.Fatalf("ensureDashboardSecret = %q, %v, %v", name, problem, err)
+	f := facts{}
+	if err := c.dashboardFacts(ctx, cn, &f); err != nil || f.dashboardProblem != nil || f.in.DashboardSecret != GeneratedSecretName {
+		t.Fatalf("dashboardFacts: %v, problem %v, secret %q", err, f.dashboardProblem, f.in.DashboardSecret)
 	}
-	first := &corev1.Secret{}
-	if err := cl.Get(ctx, client.ObjectKey{Namespace: "kube-system", Name: GeneratedSecretName}, first); err != nil {
-		t.Fatal(err)
+	first := f.generated
+	if first == nil || !f.drawn {
+		t.Fatalf("no credentials drawn for a missing generated Secret")
 	}
-	if first.Type != corev1.SecretTypeBasicAuth || first.Labels[apply.ManagedByLabel] != apply.ManagedByValue {
-		t.Errorf("generated Secret has type %q and labels %v", first.Type, first.Labels)
+	if first.Type != corev1.SecretTypeBasicAuth || first.Namespace != "kube-system" {
+		t.Errorf("generated Secret has type %q in %q", first.Type, first.Namespace)
 	}
 	if len(first.OwnerReferences) != 0 {
 		t.Errorf("generated Secret owner references = %v, want none (the garbage collector must never delete it)", first.OwnerReferences)
 	}
 	verifyGenerated(t, first)
-	for range 10 {
-		if _, problem, err := c.ensureDashboardSecret(ctx, cn); err != nil || problem != nil {
-			t.Fatalf("ensureDashboardSecret: %v, %v", problem, err)
-		}
-	}
-	again := &corev1.Secret{}
-	if err := cl.Get(ctx, client.ObjectKeyFromObject(first), again); err != nil {
+
+	applied := first.DeepCopy()
+	applied.Labels[apply.ManagedByLabel], applied.Labels[apply.ComponentLabel] = apply.ManagedByValue, componentName
+	if err := cl.Create(ctx, applied); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(again.Data["password"], first.Data["password"]) || again.ResourceVersion != first.ResourceVersion {
-		t.Errorf("the generated Secret changed over reconciles")
+	for range 10 {
+		again := facts{}
+		if err := c.dashboardFacts(ctx, cn, &again); err != nil || again.dashboardProblem != nil {
+			t.Fatalf("dashboardFacts: %v, problem %v", err, again.dashboardProblem)
+		}
+		if again.drawn || again.generated == nil || !bytes.Equal(again.generated.Data["password"], first.Data["password"]) {
+			t.Fatalf("the generated Secret's password changed over reconciles (drawn again: %v)", again.drawn)
+		}
 	}
 }
 
@@ -110,40 +116,47 @@ func verifyGenerated(t *testing.T, s *corev1.Secret) {
 	}
 }
 
-func TestEnsureDashboardSecretUserSecret(t *testing.T) {
+// TestDashboardFactsUserSecret: a Secret the user names is read, never
+// rendered; a missing one is a problem, not a Secret wharf makes.
+func TestDashboardFactsUserSecret(t *testing.T) {
 	ctx := context.Background()
 	cl := fake.NewClientBuilder().Build()
 	c := New(component.Deps{Client: cl, Reader: cl})
 	cn := newTestCN()
 	cn.Spec.Traefik.Dashboard.BasicAuth.SecretName = "authsecret"
 
-	_, problem, err := c.ensureDashboardSecret(ctx, cn)
-	if err != nil || problem == nil || !strings.Contains(problem.Error(), "does not exist") {
-		t.Fatalf("missing user Secret: problem %v, err %v", problem, err)
+	f := facts{}
+	if err := c.dashboardFacts(ctx, cn, &f); err != nil || f.dashboardProblem == nil || !strings.Contains(f.dashboardProblem.Error(), "does not exist") {
+		t.Fatalf("missing user Secret: problem %v, err %v", f.dashboardProblem, err)
 	}
-	list := &corev1.SecretList{}
-	if err := cl.List(ctx, list); err != nil || len(list.Items) != 0 {
-		t.Fatalf("a Secret was created for a user's missing Secret: %v %v", list.Items, err)
+	if f.generated != nil || f.in.DashboardSecret != "" {
+		t.Fatalf("a Secret is rendered (%v) or the dashboard bound (%q) for a user's missing Secret", f.generated != nil, f.in.DashboardSecret)
 	}
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "authsecret", Namespace: "kube-system"},
 		Data: map[string][]byte{"users": []byte(seedsUsers)}}
 	if err := cl.Create(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	if name, problem, err := c.ensureDashboardSecret(ctx, cn); err != nil || problem != nil || name != "authsecret" {
-		t.Fatalf("seeds Secret: %q, %v, %v", name, problem, err)
+	f = facts{}
+	if err := c.dashboardFacts(ctx, cn, &f); err != nil || f.dashboardProblem != nil || f.in.DashboardSecret != "authsecret" || f.generated != nil {
+		t.Fatalf("seeds Secret: %v, problem %v, bound to %q, rendered %v", err, f.dashboardProblem, f.in.DashboardSecret, f.generated != nil)
 	}
 }
 
-func TestDeleteGeneratedSecretOnlyOurs(t *testing.T) {
+// TestDashboardFactsLeavesAForeignSecret: a Secret of the generated name
+// that wharf did not create is used as it is, never rendered, so wharf
+// neither takes it over nor prunes it.
+func TestDashboardFactsLeavesAForeignSecret(t *testing.T) {
 	ctx := context.Background()
-	theirs := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: GeneratedSecretName, Namespace: "kube-system"}}
+	theirs := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: GeneratedSecretName, Namespace: "kube-system"},
+		Data: map[string][]byte{"users": []byte(seedsUsers)}}
 	cl := fake.NewClientBuilder().WithObjects(theirs).Build()
 	c := New(component.Deps{Client: cl, Reader: cl})
-	if err := c.deleteGeneratedSecret(ctx, newTestCN()); err != nil {
-		t.Fatal(err)
+	f := facts{}
+	if err := c.dashboardFacts(ctx, newTestCN(), &f); err != nil || f.dashboardProblem != nil {
+		t.Fatalf("dashboardFacts: %v, problem %v", err, f.dashboardProblem)
 	}
-	if err := cl.Get(ctx, client.ObjectKeyFromObject(theirs), &corev1.Secret{}); err != nil {
-		t.Errorf("a Secret wharf did not create was deleted: %v", err)
+	if f.generated != nil || f.drawn || f.in.DashboardSecret != GeneratedSecretName {
+		t.Errorf("a Secret wharf did not create is rendered (%v) or replaced (%v), or not used (%q)", f.generated != nil, f.drawn, f.in.DashboardSecret)
 	}
 }

@@ -16,19 +16,21 @@ import (
 // Deployment's readiness, read from the manager's cache, and fills
 // status.traefik. A dashboard that could not be exposed makes Traefik not
 // ready, with reason DashboardSecretInvalid.
-func (c *Component) Observe(ctx context.Context, cn *v1alpha1.ClusterNetworking, status *v1alpha1.ClusterNetworkingStatus) (component.Health, error) {
-	last := c.lastRender()
-	st := &v1alpha1.TraefikStatus{DashboardSecret: last.dashboardSecret}
-	if last.rendered != nil {
-		st.Chart, st.DashboardURL = last.chart, last.dashboardURL
-	}
-	status.Traefik = st
-	health, err := c.deploymentHealth(ctx, last, st)
+func (c *Component) Observe(ctx context.Context, cn *v1alpha1.ClusterNetworking, fs component.Facts, status *v1alpha1.ClusterNetworkingStatus) (component.Health, error) {
+	f := fs.(facts)
+	// The render of these facts, from the cache Render filled.
+	r, err := c.cache.build(&cn.Spec.Traefik, f.in, f.chartID)
 	if err != nil {
 		return component.Health{}, err
 	}
-	if last.dashboardProblem != nil {
-		return dashboardProblemHealth(last.dashboardProblem), nil
+	st := &v1alpha1.TraefikStatus{DashboardSecret: f.dashboardSecret, Chart: r.chart, DashboardURL: r.dashboardURL}
+	status.Traefik = st
+	health, err := c.deploymentHealth(ctx, r.workload, st)
+	if err != nil {
+		return component.Health{}, err
+	}
+	if f.dashboardProblem != nil {
+		return dashboardProblemHealth(f.dashboardProblem), nil
 	}
 	return health, nil
 }
@@ -37,11 +39,10 @@ func (c *Component) Observe(ctx context.Context, cn *v1alpha1.ClusterNetworking,
 // records its ready pods in st. A Deployment comes from the cache; a
 // DaemonSet from the API server, since the cache keeps DaemonSets as
 // metadata only (the svclb ones are all it needs).
-func (c *Component) deploymentHealth(ctx context.Context, last lastRender, st *v1alpha1.TraefikStatus) (component.Health, error) {
-	if last.rendered == nil || last.workload.key.Name == "" {
+func (c *Component) deploymentHealth(ctx context.Context, w workload, st *v1alpha1.TraefikStatus) (component.Health, error) {
+	if w.key.Name == "" {
 		return component.Ready("the values render no Traefik workload"), nil
 	}
-	w := last.workload
 	var obj client.Object = &appsv1.Deployment{}
 	var reader client.Reader = c.deps.Client
 	if w.kind == "DaemonSet" {

@@ -172,8 +172,9 @@ func findWorkload(objs []*unstructured.Unstructured) workload {
 	return workload{}
 }
 
-// OfflineLimits implements component.OfflineLimiter: RenderOffline
-// neither fetches a chart from a repository nor reads valuesFrom.
+// OfflineLimits implements component.OfflineLimiter: OfflineInputs
+// neither fetches a chart from a repository nor reads valuesFrom, and
+// draws no password for a generated dashboard Secret.
 func (c *Component) OfflineLimits(cn *v1alpha1.ClusterNetworking) []string {
 	spec := cn.Spec.Traefik
 	var limits []string
@@ -189,6 +190,9 @@ func (c *Component) OfflineLimits(cn *v1alpha1.ClusterNetworking) []string {
 		limits = append(limits, fmt.Sprintf("spec.traefik.valuesFrom is not read offline: the values of %s are left out, only spec.traefik.values is rendered",
 			strings.Join(refs, ", ")))
 	}
+	if name, generated := dashboardSecret(&spec); spec.Dashboard.Enabled && generated {
+		limits = append(limits, fmt.Sprintf("the dashboard's generated Secret %s is not rendered offline: its password is drawn in the cluster", name))
+	}
 	return limits
 }
 
@@ -197,14 +201,17 @@ var (
 	_ component.OfflineLimiter  = (*Component)(nil)
 )
 
-// RenderOffline renders without a cluster: the embedded chart (or none
-// other: a remote chart is not fetched), spec.values only (valuesFrom is
-// not read) and the dashboard bound to the Secret it names, or to the name
-// of the Secret wharf would generate.
-func (c *Component) RenderOffline(cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
+// OfflineInputs implements component.OfflineRenderer: the embedded chart
+// (or none other: a remote chart is not fetched), spec.values only
+// (valuesFrom is not read) and the dashboard bound to the Secret it names,
+// or to the name of the Secret wharf would generate (which is not rendered:
+// its password is drawn in the cluster).
+func (c *Component) OfflineInputs(cn *v1alpha1.ClusterNetworking) (component.Facts, error) {
 	spec := cn.Spec.Traefik
-	name, _ := dashboardSecret(&spec)
-	in := InputsFor(cn)
-	in.DashboardSecret = name
-	return Render(spec, in)
+	f := facts{in: InputsFor(cn), chartID: "embedded", namespace: spec.Namespace}
+	if spec.Dashboard.Enabled {
+		f.dashboardSecret, _ = dashboardSecret(&spec)
+		f.in.DashboardSecret = f.dashboardSecret
+	}
+	return f, nil
 }

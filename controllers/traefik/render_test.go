@@ -232,7 +232,7 @@ func TestRenderCacheHandsOutCopies(t *testing.T) {
 
 func TestRenderOffline(t *testing.T) {
 	cn := newTestCN()
-	objs, err := New(component.Deps{}).RenderOffline(cn)
+	objs, err := renderOffline(cn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +249,7 @@ func TestRenderClusterImageSettings(t *testing.T) {
 	cn := newTestCN()
 	cn.Spec.SystemDefaultRegistry = "registry.example.com:5000"
 	cn.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: "regcred"}}
-	objs, err := New(component.Deps{}).RenderOffline(cn)
+	objs, err := renderOffline(cn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,4 +293,13 @@ func defaulted(tb testing.TB, spec v1alpha1.TraefikSpec) v1alpha1.TraefikSpec {
 		tb.Fatal(err)
 	}
 	return s.Traefik
+}
+
+func renderOffline(cn *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
+	c := New(component.Deps{})
+	f, err := c.OfflineInputs(cn)
+	if err != nil {
+		return nil, err
+	}
+	return c.Render(cn, f)
 }

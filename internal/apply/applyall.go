@@ -29,6 +29,8 @@ type ApplyOptions struct {
 // ApplyAll applies objs, in order, for one component. First it reads every
 // object and decides whether the component may apply it:
 //
+//   - a Namespace is created, by name only, when it does not exist, and
+//     otherwise left as it is (see Inventoried);
 //   - an object that does not exist is created (and recorded as created);
 //   - an object the component applied before (in its inventory or with its
 //     labels) is applied again;
@@ -67,6 +69,10 @@ func (a *Applier) ApplyAll(ctx context.Context, objs []*unstructured.Unstructure
 		case err != nil:
 			return &ChangeSet{}, fmt.Errorf("read %s: %w", describe(obj), err)
 		}
+		if !Inventoried(obj) {
+			plans = append(plans, plan{obj: obj, live: live})
+			continue
+		}
 		origin, conflict := a.decide(obj, live, opts, held)
 		if conflict != nil {
 			conflicts = append(conflicts, *conflict)
@@ -80,6 +86,14 @@ func (a *Applier) ApplyAll(ctx context.Context, objs []*unstructured.Unstructure
 	cs := &ChangeSet{}
 	var throttled *ThrottledError
 	for _, p := range plans {
+		if !Inventoried(p.obj) {
+			action, err := a.ensureNamespace(ctx, p.obj, p.live)
+			if err != nil {
+				return cs, err
+			}
+			cs.add(describe(p.obj), action)
+			continue
+		}
 		annotations := p.obj.GetAnnotations()
 		if annotations == nil {
 			annotations = map[string]string{}
@@ -161,4 +175,30 @@ func (a *Applier) takeFromObjectSet(ctx context.Context, live *metav1.PartialObj
 		return nil
 	}
 	return a.dropObjectSetMarkers(ctx, live)
+}
+
+// Inventoried reports whether obj, once applied, is recorded in the
+// inventory and so changed, released or deleted by wharf later. Namespaces
+// are not: wharf only creates one that is missing (as K3s does for
+// ServiceLB's), never changes one, and never deletes one, since deleting
+// a Namespace deletes everything in it, which wharf did not all create.
+// This also keeps the manager's rights on Namespaces to get and create.
+func Inventoried(obj client.Object) bool {
+	gvk := obj.GetObjectKind().GroupVersionKind()
+	return gvk.Group != "" || gvk.Kind != "Namespace"
+}
+
+// ensureNamespace creates the Namespace obj names when live says it does
+// not exist, without wharf's labels (wharf does not hold it afterwards).
+func (a *Applier) ensureNamespace(ctx context.Context, obj *unstructured.Unstructured, live *metav1.PartialObjectMetadata) (Action, error) {
+	if live != nil {
+		return Unchanged, nil
+	}
+	ns := &unstructured.Unstructured{}
+	ns.SetGroupVersionKind(obj.GroupVersionKind())
+	ns.SetName(obj.GetName())
+	if err := a.client.Create(ctx, ns, client.FieldOwner(a.fieldManager)); err != nil && !apierrors.IsAlreadyExists(err) {
+		return "", fmt.Errorf("create %s: %w", describe(obj), err)
+	}
+	return Created, nil
 }

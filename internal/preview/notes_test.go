@@ -19,10 +19,13 @@ type onlineOnly struct{}
 func (onlineOnly) Name() string                             { return "online" }
 func (onlineOnly) ConditionType() string                    { return "OnlineReady" }
 func (onlineOnly) Enabled(*v1alpha1.ClusterNetworking) bool { return true }
-func (onlineOnly) Render(context.Context, *v1alpha1.ClusterNetworking) ([]*unstructured.Unstructured, error) {
+func (onlineOnly) Inputs(context.Context, *v1alpha1.ClusterNetworking) (component.Facts, error) {
+	return nil, nil
+}
+func (onlineOnly) Render(*v1alpha1.ClusterNetworking, component.Facts) ([]*unstructured.Unstructured, error) {
 	return []*unstructured.Unstructured{{}}, nil
 }
-func (onlineOnly) Observe(context.Context, *v1alpha1.ClusterNetworking, *v1alpha1.ClusterNetworkingStatus) (component.Health, error) {
+func (onlineOnly) Observe(context.Context, *v1alpha1.ClusterNetworking, component.Facts, *v1alpha1.ClusterNetworkingStatus) (component.Health, error) {
 	return component.Health{}, nil
 }
 

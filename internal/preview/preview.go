@@ -100,7 +100,11 @@ func objects(comps []component.Component, cn *v1alpha1.ClusterNetworking) ([]*un
 				notes = append(notes, c.Name()+": "+limit)
 			}
 		}
-		objs, err := r.RenderOffline(cn)
+		facts, err := r.OfflineInputs(cn)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", c.Name(), err)
+		}
+		objs, err := c.Render(cn, facts)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", c.Name(), err)
 		}

@@ -133,13 +133,17 @@ func planApply(ctx context.Context, dry client.Client, comp component.Component,
 	if !comp.Enabled(cn) {
 		return nil, nil, nil
 	}
-	objs, err := comp.Render(ctx, cn)
+	facts, err := comp.Inputs(ctx, cn)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the inputs of %s: %w", comp.Name(), err)
+	}
+	objs, err := comp.Render(cn, facts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("render %s: %w", comp.Name(), err)
 	}
 	adopts := func(*unstructured.Unstructured) bool { return false }
 	if a, ok := comp.(component.Adopter); ok {
-		adopts = a.Adopts
+		adopts = func(obj *unstructured.Unstructured) bool { return a.Adopts(facts, obj) }
 	}
 	steps := make([]Step, 0, len(objs))
 	entries := make([]v1alpha1.InventoryEntry, 0, len(objs))
@@ -150,7 +154,9 @@ func planApply(ctx context.Context, dry client.Client, comp component.Component,
 			return nil, nil, err
 		}
 		steps = append(steps, step)
-		entries = append(entries, apply.Entry(comp.Name(), obj))
+		if apply.Inventoried(obj) {
+			entries = append(entries, apply.Entry(comp.Name(), obj))
+		}
 	}
 	return steps, entries, nil
 }
@@ -231,6 +237,10 @@ func planObject(ctx context.Context, dry client.Client, comp string, obj *unstru
 		return step, nil
 	case err != nil:
 		return step, fmt.Errorf("read %s: %w", step.Object, err)
+	case !apply.Inventoried(obj):
+		// The Applier leaves an existing Namespace as it is.
+		step.Action = Keep
+		return step, nil
 	}
 	labels := live.GetLabels()
 	switch holder := labels[apply.ComponentLabel]; {
@@ -267,6 +277,10 @@ func planObject(ctx context.Context, dry client.Client, comp string, obj *unstru
 		return step, nil
 	}
 	step.Action = Change
+	if obj.GetKind() == "Secret" && obj.GroupVersionKind().Group == "" {
+		step.Reason = "its data changes (a Secret's values are not shown)"
+		return step, nil
+	}
 	diff, err := unifiedDiff(before, after)
 	if err != nil {
 		return step, fmt.Errorf("compare %s: %w", step.Object, err)

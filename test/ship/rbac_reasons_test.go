@@ -48,7 +48,7 @@ var managerRuleReasons = []ruleReason{
 	{"", "endpoints", "list watch", false, "the system:coredns ClusterRole grants it (templates/coredns/rbac.yaml.tmpl)"},
 	{"", "pods", "list watch", false, "ServiceLB watches svclb pods by label into its own index (ingress from ready pods); CoreDNS reads its pods to say why a rollout fails (controllers/coredns/observe.go); system:coredns grants it"},
 	{"", "events", "list", false, "ServiceLB reads a svclb DaemonSet's Events to say why it has no pod (controllers/servicelb/failure.go)"},
-	{"", "namespaces", "create get", false, "ServiceLB creates its namespace when missing (controllers/servicelb/component.go)"},
+	{"", "namespaces", "create get", false, "ServiceLB renders its namespace; the Applier creates a missing Namespace and never patches or deletes one (internal/apply/applyall.go, Inventoried)"},
 	{"", "namespaces", "list watch", false, "spec.serviceLB.namespaceSelector (controllers/servicelb/watches.go); system:coredns and " + traefikRole},
 	{"", "nodes", "get list watch", false, "ServiceLB places svclb pods and publishes node IPs; CoreDNS fills NodeHosts from node addresses; " + traefikRole},
 	{"apiextensions.k8s.io", "customresourcedefinitions", "create delete get patch", true, "the traefik.io CRDs wharf ships, by name: applied (an apply that creates is authorized as create with the name; a POST create could not be named), read before apply and prune (controllers/traefik/prune.go), deleted with the Delete policy"},

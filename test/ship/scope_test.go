@@ -101,6 +101,11 @@ func TestManagerScope(t *testing.T) {
 			// A kind whose CRD was just applied is served after a moment.
 			var err error
 			_ = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+				if !apply.Inventoried(o) {
+					// The Applier only creates a missing Namespace.
+					err = client.IgnoreAlreadyExists(mgr.Create(ctx, o.DeepCopy(), client.FieldOwner("wharf")))
+					return true, nil
+				}
 				err = serverSideApply(ctx, mgr, o.DeepCopy(), client.FieldOwner("wharf"), client.ForceOwnership) // as wharf's Applier
 				return !meta.IsNoMatchError(err), nil
 			})
