@@ -38,7 +38,7 @@ func Setup(mgr ctrl.Manager) error {
 	if err := r.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the clusternetworking controller: %w", err)
 	}
-	if err := servicelb.Setup(mgr, deps, r.Components); err != nil {
+	if err := servicelb.Setup(mgr, deps); err != nil {
 		return err
 	}
 	return nil

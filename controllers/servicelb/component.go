@@ -9,16 +9,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/controllers/component"
@@ -42,19 +38,15 @@ const ReasonDaemonSetsFailing = "DaemonSetsFailing"
 const ReasonPriorityClassNotFound = "PriorityClassNotFound"
 
 // Component is the ServiceLB component of the ClusterNetworking: it renders
-// the svclb ServiceAccount and reports what the Service reconciler found.
-// The svclb DaemonSets themselves are applied by the Service reconciler.
+// the svclb ServiceAccount and sums up what the Service reconciler wrote
+// on the Services. The svclb DaemonSets themselves are applied by the
+// Service reconciler.
 type Component struct {
-	deps    component.Deps
-	tracker *Tracker
+	deps component.Deps
 }
 
-// New returns the ServiceLB component with a Tracker of its own, which the
-// Service reconciler shares (see Setup).
-func New(deps component.Deps) *Component { return &Component{deps: deps, tracker: NewTracker()} }
-
-// Tracker returns the summary the component reports from.
-func (c *Component) Tracker() *Tracker { return c.tracker }
+// New returns the ServiceLB component.
+func New(deps component.Deps) *Component { return &Component{deps: deps} }
 
 // Name implements component.Component.
 func (c *Component) Name() string { return ComponentName }
@@ -92,33 +84,30 @@ func (c *Component) Render(cn *v1alpha1.ClusterNetworking, _ component.Facts) ([
 	return []*unstructured.Unstructured{ns, sa}, nil
 }
 
-// Observe implements component.Component: it copies the Tracker's summary
-// into status and says how many Services are served and pending. While the
-// Tracker is still catching up after a start, it keeps what the status says.
+// Observe implements component.Component: it sums up the Services, read
+// from the cache (see Summarize), into status and says how many are served
+// and pending. Their conditions are in the cluster, so a restarted manager
+// reports the same at once.
 func (c *Component) Observe(ctx context.Context, cn *v1alpha1.ClusterNetworking, _ component.Facts, status *v1alpha1.ClusterNetworkingStatus) (component.Health, error) {
-	complete, err := c.tracker.Complete(func() ([]types.NamespacedName, error) { return c.servedServices(ctx, cn) })
-	if err != nil {
-		return component.Health{}, err
+	list := &corev1.ServiceList{}
+	if err := c.deps.Client.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
+		return component.Health{}, fmt.Errorf("list services: %w", err)
 	}
-	prev := meta.FindStatusCondition(cn.Status.Conditions, v1alpha1.ConditionServiceLBReady)
-	if !complete && prev != nil && status.ServiceLB != nil {
-		return component.Health{Ready: prev.Status == metav1.ConditionTrue, Reason: prev.Reason, Message: prev.Message}, nil
-	}
-	sum := c.tracker.Summary()
-	status.ServiceLB = &sum
-	msg := summaryMessage(sum)
+	sum := Summarize(list.Items, &cn.Spec.ServiceLB)
+	status.ServiceLB = &sum.Status
+	msg := summaryMessage(sum.Status)
 	if missing, err := c.priorityClassMissing(ctx, &cn.Spec.ServiceLB); err != nil {
 		return component.Health{}, err
 	} else if missing != "" {
 		return component.Health{Reason: ReasonPriorityClassNotFound, Message: fmt.Sprintf(
 			"the priority class %q of spec.serviceLB.priorityClassName does not exist: no svclb pod can be created; %s", missing, msg)}, nil
 	}
-	if failing, first := c.tracker.Failing(); failing > 0 && failing == int(sum.Services) {
+	if sum.Failing > 0 && sum.Failing == int(sum.Status.Services) {
 		return component.Health{Reason: ReasonDaemonSetsFailing, Message: fmt.Sprintf(
-			"every served service fails: %s; %s", first, msg)}, nil
+			"every served service fails: %s; %s", sum.FirstFailing, msg)}, nil
 	}
 	h := component.Ready(msg)
-	if sum.PendingTotal > 0 {
+	if sum.Status.PendingTotal > 0 {
 		h.Reason = ReasonServicesPending
 	}
 	return h, nil
@@ -142,25 +131,8 @@ func (c *Component) priorityClassMissing(ctx context.Context, spec *v1alpha1.Ser
 	return "", nil
 }
 
-// servedServices lists, from the cache, the Services the Service
-// reconciler serves and so reports to the Tracker.
-func (c *Component) servedServices(ctx context.Context, cn *v1alpha1.ClusterNetworking) ([]types.NamespacedName, error) {
-	list := &corev1.ServiceList{}
-	if err := c.deps.Client.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("list services: %w", err)
-	}
-	var keys []types.NamespacedName
-	for i := range list.Items {
-		svc := &list.Items[i]
-		if Serves(svc, &cn.Spec.ServiceLB) && svc.DeletionTimestamp.IsZero() {
-			keys = append(keys, client.ObjectKeyFromObject(svc))
-		}
-	}
-	return keys, nil
-}
-
 // cleanupRecheck is how often a disabled ServiceLB looks again at what the
-// Service reconciler has still to remove. The Tracker's change events
+// Service reconciler has still to remove. The Services' change events
 // usually come first; this catches a DaemonSet deletion the cache had not
 // seen yet when the last Service was released.
 const cleanupRecheck = time.Second
@@ -177,7 +149,11 @@ func (c *Component) Disable(ctx context.Context, _ *v1alpha1.ClusterNetworking, 
 	if err != nil {
 		return component.Cleanup{}, err
 	}
-	if services := c.tracker.Len(); left > 0 || services > 0 {
+	services, err := c.servicesLeft(ctx)
+	if err != nil {
+		return component.Cleanup{}, err
+	}
+	if left > 0 || services > 0 {
 		return component.Cleanup{
 			Left:         fmt.Sprintf("the Service controller is still to remove %d svclb DaemonSets and release %d Services", left, services),
 			RecheckAfter: cleanupRecheck,
@@ -197,10 +173,27 @@ func (c *Component) daemonSetsLeft(ctx context.Context) (int, error) {
 	return len(list.Items), nil
 }
 
-// SetupWatches implements component.Watcher: a change of the summary
-// reconciles the ClusterNetworking.
+// servicesLeft counts, in the cache, the Services that still carry
+// ServiceLB's condition: the Service reconciler removes it when it
+// releases a Service.
+func (c *Component) servicesLeft(ctx context.Context) (int, error) {
+	list := &corev1.ServiceList{}
+	if err := c.deps.Client.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
+		return 0, fmt.Errorf("list services: %w", err)
+	}
+	n := 0
+	for i := range list.Items {
+		if conditionOf(&list.Items[i]) != nil {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// SetupWatches implements component.Watcher: a Service change that moves
+// the summary reconciles the ClusterNetworking (see summaryChanges).
 func (c *Component) SetupWatches(b *builder.Builder) *builder.Builder {
-	return b.WatchesRawSource(source.Channel(c.tracker.Changes(), &handler.EnqueueRequestForObject{}))
+	return b.Watches(&corev1.Service{}, summaryChanges())
 }
 
 // summaryMessage says, e.g., "3 services served (2 with ingress), 1 pending:

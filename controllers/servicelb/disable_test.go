@@ -7,8 +7,8 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
@@ -21,10 +21,11 @@ import (
 func TestDisableReportsWhatIsLeftWithoutWaiting(t *testing.T) {
 	ds := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "svclb-nginx-0123abcd",
 		Labels: map[string]string{apply.ManagedByLabel: apply.ManagedByValue, apply.ComponentLabel: ComponentName}}}
-	c := fake.NewClientBuilder().WithObjects(ds).Build()
+	nginx := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "nginx"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer},
+		Status: corev1.ServiceStatus{Conditions: []metav1.Condition{{Type: ConditionType, Status: metav1.ConditionTrue, Reason: ReasonServing}}}}
+	c := fake.NewClientBuilder().WithObjects(ds, nginx).WithStatusSubresource(nginx).Build()
 	comp := New(component.Deps{Client: c})
-	nginx := types.NamespacedName{Namespace: "default", Name: "nginx"}
-	comp.Tracker().Set(nginx, ServiceState{Ready: true})
 	ctx := context.Background()
 	status := &v1alpha1.ClusterNetworkingStatus{ServiceLB: &v1alpha1.ServiceLBStatus{Services: 1}}
 
@@ -44,7 +45,10 @@ func TestDisableReportsWhatIsLeftWithoutWaiting(t *testing.T) {
 	}
 
 	// The Service reconciler released the Service and deleted its DaemonSet.
-	comp.Tracker().Forget(nginx)
+	nginx.Status.Conditions = nil
+	if err := c.Status().Update(ctx, nginx); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Delete(ctx, ds); err != nil {
 		t.Fatal(err)
 	}

@@ -8,11 +8,12 @@
 //   - the DaemonSet builder, a pure function of the Service, the ServiceLB
 //     spec and a few cluster facts (BuildDaemonSet);
 //   - the Service reconciler, which applies the DaemonSets, keeps the
-//     load-balancer-cleanup finalizer, writes the ingress and detects
-//     Services that cannot get a node (Reconciler);
+//     load-balancer-cleanup finalizer, writes the ingress and, on each
+//     Service, the condition that says whether and why not it is served
+//     (Reconciler, ConditionType);
 //   - the svclb pod index (PodIndex), a small record of each svclb pod:
 //     with every node serving, the cluster runs one per Service and node;
-//   - the ClusterNetworking component, which renders the svclb
-//     ServiceAccount and reports the summary kept by a Tracker shared with
-//     the reconciler (Component).
+//   - the ClusterNetworking component, which renders the svclb namespace
+//     and ServiceAccount and sums the Services' conditions up (Component,
+//     Summarize).
 package servicelb

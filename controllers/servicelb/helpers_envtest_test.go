@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -225,5 +226,27 @@ func waitEvent(t *testing.T, c client.Client, svcName, reason, contains string) 
 			seen = append(seen, e.Note)
 		}
 		return fmt.Errorf("events seen: %q", seen)
+	})
+}
+
+// wantCondition waits for Service name's ServiceLB condition to have
+// status and reason and a message containing contains.
+func wantCondition(t *testing.T, c client.Client, name string, status metav1.ConditionStatus, reason, contains string) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("condition %s %s on %s", status, reason, name), func(ctx context.Context) error {
+		svc, err := getService(ctx, c, name)
+		if err != nil {
+			return err
+		}
+		cond := meta.FindStatusCondition(svc.Status.Conditions, servicelb.ConditionType)
+		switch {
+		case cond == nil:
+			return fmt.Errorf("no condition in %+v", svc.Status.Conditions)
+		case cond.Status != status || cond.Reason != reason || !strings.Contains(cond.Message, contains):
+			return fmt.Errorf("condition %s %s %q", cond.Status, cond.Reason, cond.Message)
+		case cond.ObservedGeneration != svc.Generation:
+			return fmt.Errorf("condition of generation %d, the Service's is %d", cond.ObservedGeneration, svc.Generation)
+		}
+		return nil
 	})
 }

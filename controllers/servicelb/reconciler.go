@@ -29,8 +29,6 @@ type Reconciler struct {
 	Applier *apply.Applier
 	// Events records Events on Services.
 	Events events.EventRecorder
-	// Tracker receives each Service's state for the ClusterNetworking status.
-	Tracker *Tracker
 	// Pods is the index of the svclb pods (the manager's cache holds no pods).
 	Pods *PodIndex
 
@@ -66,7 +64,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		if !apierrors.IsNotFound(err) {
 			return ctrl.Result{}, fmt.Errorf("read service %s: %w", req.NamespacedName, err)
 		}
-		r.Tracker.Forget(req.NamespacedName)
 		r.stale.forget(req.NamespacedName)
 		r.built.forget(req.NamespacedName)
 		r.refused.reset(req.NamespacedName)

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
@@ -42,10 +43,17 @@ func TestServiceReconciler(t *testing.T) {
 		waitFinalizer(t, c, "nginx", true)
 	})
 	t.Run("ingress from ready svclb pods", func(t *testing.T) {
+		counter.Reset()
 		svclbPod(t, c, ds, "master02", "")
 		waitIngress(t, c, "nginx", "10.0.0.52")
+		// The condition comes in the ingress's own write.
+		wantCondition(t, c, "nginx", metav1.ConditionTrue, servicelb.ReasonServing, "10.0.0.52")
+		if n := writesTo(counter, "/services/nginx/status"); n != 1 {
+			t.Errorf("%d status writes for the first ingress, want 1 (ingress and condition in one):\n%s", n, counter.WritePaths())
+		}
 		svclbPod(t, c, ds, "master01", "")
 		waitIngress(t, c, "nginx", "10.0.0.51", "10.0.0.52")
+		wantCondition(t, c, "nginx", metav1.ConditionTrue, servicelb.ReasonServing, "10.0.0.51, 10.0.0.52")
 		waitEvent(t, c, "nginx", servicelb.ReasonUpdatedLoadBalancer, "10.0.0.51 10.0.0.52")
 		waitStatus(t, c, "1 service ready", func(cn *v1alpha1.ClusterNetworking) error {
 			return wantSummary(cn, 1, 1, 0, "1 service served (1 with ingress), 0 pending")
@@ -86,6 +94,8 @@ func TestServiceReconciler(t *testing.T) {
 		waitStatus(t, c, "web2 pending", func(cn *v1alpha1.ClusterNetworking) error {
 			return wantPending(cn, "web2", want)
 		})
+		// The tenant reads why on the Service itself.
+		wantCondition(t, c, "web2", metav1.ConditionFalse, servicelb.ReasonPending, want)
 		// The Events API keeps the first note of a series: an earlier reason
 		// (one pod not marked yet) may be what the Event says.
 		waitEvent(t, c, "web2", servicelb.ReasonUnAvailableLoadBalancer, "port 8888/TCP is already in use on every eligible node")

@@ -23,7 +23,6 @@ func (r *Reconciler) finish(ctx context.Context, svc *corev1.Service) error {
 	if err := r.removeFinalizer(ctx, svc); err != nil {
 		return err
 	}
-	r.Tracker.Forget(key)
 	r.built.forget(key)
 	r.refused.reset(key)
 	return nil
@@ -31,20 +30,19 @@ func (r *Reconciler) finish(ctx context.Context, svc *corev1.Service) error {
 
 // release undoes what wharf did for a Service it no longer serves (its
 // type or class changed, ServiceLB was disabled, the ClusterNetworking is
-// gone) and forgets it.
+// gone), its condition included, and forgets it.
 func (r *Reconciler) release(ctx context.Context, svc *corev1.Service) error {
 	key := client.ObjectKeyFromObject(svc)
-	r.Tracker.Forget(key)
 	r.built.forget(key)
 	r.refused.reset(key)
-	return r.undo(ctx, svc)
+	return r.undo(ctx, svc, nil)
 }
 
 // undo deletes the Service's DaemonSets, then clears the ingress wharf
-// wrote and removes wharf's finalizer. A Service wharf never touched costs
-// no write. (A Service changed away from LoadBalancer loses its ingress,
+// wrote, sets the Service's condition to cond (nil removes it) and removes
+// wharf's finalizer. A Service wharf never touched costs no write. (A Service changed away from LoadBalancer loses its ingress,
 // whoever wrote it, by the API server itself.)
-func (r *Reconciler) undo(ctx context.Context, svc *corev1.Service) error {
+func (r *Reconciler) undo(ctx context.Context, svc *corev1.Service, cond *metav1.Condition) error {
 	key := client.ObjectKeyFromObject(svc)
 	deleted, err := r.deleteDaemonSets(ctx, key, svc, types.NamespacedName{})
 	if err != nil {
@@ -54,17 +52,17 @@ func (r *Reconciler) undo(ctx context.Context, svc *corev1.Service) error {
 	// and clears it before removing the finalizer: without the finalizer,
 	// the ingress (if any) is another load balancer's.
 	if !hasFinalizer(svc) && deleted == 0 {
-		return nil
+		_, err := r.writeStatus(ctx, svc, statusWrite{cond: cond, dropCondition: cond == nil})
+		return client.IgnoreNotFound(err)
 	}
 	// The cache drops managed fields: read them to know what wharf wrote.
 	live := &corev1.Service{}
 	if err := r.Reader.Get(ctx, key, live); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("read service %s: %w", key, err))
 	}
-	if ownsIngress(live) && len(live.Status.LoadBalancer.Ingress) > 0 {
-		if _, err := r.writeIngress(ctx, live, nil); err != nil {
-			return err
-		}
+	w := statusWrite{cond: cond, dropCondition: cond == nil, setIngress: ownsIngress(live) && len(live.Status.LoadBalancer.Ingress) > 0}
+	if _, err := r.writeStatus(ctx, live, w); err != nil {
+		return err
 	}
 	// Once a Service is no longer of type LoadBalancer, no load balancer
 	// needs the cleanup finalizer, whoever added it (K3s's cloud provider,

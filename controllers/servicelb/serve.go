@@ -64,10 +64,11 @@ func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg setting
 	}
 	if refusal.reason != "" {
 		// Nothing is served: no DaemonSet, ingress or finalizer of wharf's.
-		if err := r.undo(ctx, svc); err != nil {
+		prev := conditionOf(svc).DeepCopy()
+		if err := r.undo(ctx, svc, desiredCondition(nil, refusal, false)); err != nil {
 			return ctrl.Result{}, err
 		}
-		r.track(svc, false, nil, refusal)
+		r.warn(svc, prev, refusal, false)
 		return ctrl.Result{}, nil
 	}
 	if err := r.ensureFinalizer(ctx, svc); err != nil {
@@ -82,17 +83,16 @@ func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg setting
 	if err != nil {
 		// Only a change to the Service (or the spec) can fix it, and that
 		// reconciles again. The DaemonSet applied last, if any, stays.
-		r.track(svc, false, current, pending{action: actionFixService, reason: err.Error()})
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, r.report(ctx, svc, current, pending{action: actionFixService, reason: err.Error()})
 	}
 	dsKey := ds.key
 	if err := r.applyDaemonSet(ctx, svc, ds, cfg, nodes.facts); err != nil {
 		if msg, ok := refusedByAPIServer(err); ok {
 			// Retried with a backoff of its own, slower than the
 			// controller's; the Event goes out once per new message.
-			r.track(svc, false, current, pending{action: actionApplyRefused, failed: true,
+			err := r.report(ctx, svc, current, pending{action: actionApplyRefused, failed: true,
 				reason: fmt.Sprintf("the API server refused the svclb DaemonSet %s: %s", dsKey, msg)})
-			return requeue.After(r.refused.next(client.ObjectKeyFromObject(svc))), nil
+			return requeue.After(r.refused.next(client.ObjectKeyFromObject(svc))), err
 		}
 		return ctrl.Result{}, err
 	}
@@ -202,18 +202,33 @@ func (h *holdTimes) forget(key types.NamespacedName) {
 	delete(h.begun, key)
 }
 
-// publish writes the observed ingress to svc, with the Events K3s records,
-// and records the Service's state.
+// publish writes the observed ingress and the Service's condition to svc
+// in one patch, with the Events K3s records.
 func (r *Reconciler) publish(ctx context.Context, svc *corev1.Service, obs observation) error {
 	old := ingressStrings(svc.Status.LoadBalancer.Ingress)
-	changed, err := r.writeIngress(ctx, svc, obs.ips)
+	prev := conditionOf(svc).DeepCopy()
+	cond := desiredCondition(obs.ips, obs.pending, len(old) > 0)
+	// A reason that no longer holds goes while the pods start.
+	drop := cond == nil && prev != nil && prev.Status == metav1.ConditionFalse && prev.Reason != ReasonNoReadyNode
+	changed, err := r.writeStatus(ctx, svc, statusWrite{setIngress: true, ips: obs.ips, cond: cond, dropCondition: drop})
 	if err != nil {
 		return err
 	}
 	if changed && len(obs.ips) > 0 {
 		r.event(svc, corev1.EventTypeNormal, ReasonUpdatedLoadBalancer, "UpdateLoadBalancer", "Updated LoadBalancer with new IPs: %v -> %v", old, obs.ips)
 	}
-	r.track(svc, changed, obs.ips, obs.pending)
+	r.warn(svc, prev, obs.pending, changed && len(obs.ips) == 0)
+	return nil
+}
+
+// report writes why svc, whose ingress stays ips, cannot be served as it
+// should (p) as its condition, with a Warning.
+func (r *Reconciler) report(ctx context.Context, svc *corev1.Service, ips []string, p pending) error {
+	prev := conditionOf(svc).DeepCopy()
+	if _, err := r.writeStatus(ctx, svc, statusWrite{cond: desiredCondition(ips, p, len(ips) > 0)}); err != nil {
+		return err
+	}
+	r.warn(svc, prev, p, false)
 	return nil
 }
 
@@ -435,16 +450,14 @@ func (r *Reconciler) localNodes(ctx context.Context, svc *corev1.Service) (map[s
 	return localEndpointNodes(eps.Items), nil
 }
 
-// track records the Service's state and warns, as K3s does, when it has
-// no node: once per new reason, or when its ingress just emptied.
-func (r *Reconciler) track(svc *corev1.Service, ingressChanged bool, ips []string, p pending) {
-	key := client.ObjectKeyFromObject(svc)
-	prev, _ := r.Tracker.Get(key)
+// warn records, as K3s does, a Warning when svc has no node: once per new
+// reason (prev is the condition svc showed before this reconcile), or when
+// its ingress just emptied.
+func (r *Reconciler) warn(svc *corev1.Service, prev *metav1.Condition, p pending, emptied bool) {
 	switch {
-	case p.reason != "" && p.reason != prev.Pending:
+	case p.reason != "" && (prev == nil || prev.Status != metav1.ConditionFalse || prev.Message != truncate(p.reason, maxConditionMessage)):
 		r.event(svc, corev1.EventTypeWarning, ReasonUnAvailableLoadBalancer, p.action, "There are no available nodes for LoadBalancer: %s", p.reason)
-	case ingressChanged && len(ips) == 0 && p.reason == "":
+	case emptied && p.reason == "":
 		r.event(svc, corev1.EventTypeWarning, ReasonUnAvailableLoadBalancer, actionWaitForNode, "There are no available nodes for LoadBalancer")
 	}
-	r.Tracker.Set(key, ServiceState{Ready: len(ips) > 0, Pending: p.reason, Failed: p.failed})
 }

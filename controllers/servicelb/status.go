@@ -2,36 +2,46 @@ package servicelb
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/wharf-dev/wharf/controllers/component"
 )
 
-// writeIngress sets svc's status.loadBalancer.ingress to ips (none clears
-// it) with a merge patch of the status, unless it already holds them. It
-// reports whether it wrote.
-func (r *Reconciler) writeIngress(ctx context.Context, svc *corev1.Service, ips []string) (bool, error) {
-	if sameIPs(svc.Status.LoadBalancer.Ingress, ips) {
+// statusWrite is what one status patch of a Service changes.
+type statusWrite struct {
+	// setIngress writes ips as status.loadBalancer.ingress (none clears it).
+	setIngress bool
+	ips        []string
+	// cond replaces ConditionType; dropCondition removes it.
+	cond          *metav1.Condition
+	dropCondition bool
+}
+
+// writeStatus applies w to svc's status in one patch, leaving out what
+// svc already shows, and sends nothing when that is all of it. It reports
+// whether the ingress changed.
+func (r *Reconciler) writeStatus(ctx context.Context, svc *corev1.Service, w statusWrite) (bool, error) {
+	w.setIngress = w.setIngress && !sameIPs(svc.Status.LoadBalancer.Ingress, w.ips)
+	if !conditionChanged(svc, w.cond) {
+		w.cond = nil
+	}
+	w.dropCondition = w.dropCondition && conditionOf(svc) != nil
+	if !w.setIngress && w.cond == nil && !w.dropCondition {
 		return false, nil
 	}
-	var ingress []map[string]string
-	for _, ip := range ips {
-		ingress = append(ingress, map[string]string{"ip": ip})
-	}
-	// A null ingress deletes the field.
-	body, err := json.Marshal(map[string]any{"status": map[string]any{"loadBalancer": map[string]any{"ingress": ingress}}})
+	body, err := statusPatch(svc, w.setIngress, w.ips, w.cond, w.dropCondition)
 	if err != nil {
-		return false, fmt.Errorf("encode the ingress patch: %w", err)
+		return false, err
 	}
 	before := svc.ResourceVersion
-	if err := r.Client.Status().Patch(ctx, svc, client.RawPatch(types.MergePatchType, body), client.FieldOwner(component.FieldManager)); err != nil {
-		return false, fmt.Errorf("write the ingress of service %s/%s: %w", svc.Namespace, svc.Name, err)
+	if err := r.Client.Status().Patch(ctx, svc, client.RawPatch(types.StrategicMergePatchType, body), client.FieldOwner(component.FieldManager)); err != nil {
+		return false, fmt.Errorf("write the status of service %s/%s: %w", svc.Namespace, svc.Name, err)
 	}
 	r.stale.replaced(client.ObjectKeyFromObject(svc), before)
-	return true, nil
+	return w.setIngress, nil
 }
