@@ -139,7 +139,8 @@ type ManagerCost struct {
 	// PeakAnonRSSMiB is the largest RssAnon sampled (every second): RSS
 	// without the executable's file-backed pages.
 	PeakAnonRSSMiB float64 `json:"peakAnonRSSMiB"`
-	// PeakHeapInuseMiB is the largest go_memstats_heap_inuse_bytes read.
+	// PeakHeapInuseMiB is the largest go_memstats_heap_inuse_bytes read
+	// (every heapEvery samples: every 10 s).
 	PeakHeapInuseMiB float64 `json:"peakHeapInuseMiB"`
 	// EndHeapInuseMiB is the heap in use at the end of the steady period.
 	EndHeapInuseMiB float64 `json:"endHeapInuseMiB"`
