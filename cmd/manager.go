@@ -155,12 +155,7 @@ func runManager(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("find the cluster: %w", err)
 	}
-	// The manager talks to its own cluster's API server: gzip saves no
-	// bandwidth worth its CPU there. With every node serving every
-	// Service, decompressing the watch streams was 6% of the manager's CPU
-	// (docs/performance.md, "Every node serving").
-	restConfig.DisableCompression = true
-	mgr, err := ctrl.NewManager(restConfig, controllers.ManagerOptions(controllers.ManagerConfig{
+	mgr, err := ctrl.NewManager(controllers.RESTConfig(restConfig), controllers.ManagerOptions(controllers.ManagerConfig{
 		MetricsAddr:             f.metricsAddr,
 		MetricsSecure:           f.metricsSecure,
 		EnableHTTP2:             f.enableHTTP2,

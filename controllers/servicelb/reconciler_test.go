@@ -85,6 +85,22 @@ func TestServiceReconciler(t *testing.T) {
 			return nil
 		})
 	})
+	t.Run("a deleted daemonset comes back", func(t *testing.T) {
+		live := waitDaemonSet(t, c, nginx)
+		if err := c.Delete(context.Background(), live); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "a new daemonset", func(ctx context.Context) error {
+			ds := &appsv1.DaemonSet{}
+			if err := c.Get(ctx, client.ObjectKeyFromObject(live), ds); err != nil {
+				return err
+			}
+			if ds.UID == live.UID {
+				return fmt.Errorf("not deleted yet")
+			}
+			return nil
+		})
+	})
 	t.Run("port taken on every eligible node", func(t *testing.T) {
 		web2 := createService(t, c, lbService("web2", 8888, nil))
 		ds2 := waitDaemonSet(t, c, web2)
@@ -117,18 +133,13 @@ func TestServiceReconciler(t *testing.T) {
 		restarted, restartCounter := testenv.Counting(env.Config)
 		testenv.StartManager(parent, restarted)
 		time.Sleep(3 * time.Second)
-		// Nothing changed while the manager was down: the restarted one
-		// writes no object, its ClusterNetworking status included. Only
-		// the two pending Services get their UnAvailableLoadBalancer Event
-		// again, as K3s records it on each start.
-		var writes []string
-		for _, w := range strings.Split(restartCounter.WritePaths(), "\n") {
-			if w != "" && !strings.HasSuffix(w, "/events") {
-				writes = append(writes, w)
-			}
-		}
-		if len(writes) != 0 {
-			t.Errorf("%d writes after a restart with nothing to change:\n%s", len(writes), strings.Join(writes, "\n"))
+		// Nothing changed while the manager was down: the restarted one,
+		// all of whose caches start empty (Applier, node snapshot, build
+		// memo, staleness guard, holds), writes nothing, its
+		// ClusterNetworking status included, and records no Event again:
+		// the pending Services' conditions already say why.
+		if n := restartCounter.Writes(); n != 0 {
+			t.Errorf("%d writes after a restart with nothing to change:\n%s", n, restartCounter.WritePaths())
 		}
 		list := &appsv1.DaemonSetList{}
 		if err := c.List(context.Background(), list, client.HasLabels{servicelb.SvcNameLabel}); err != nil {

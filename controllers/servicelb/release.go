@@ -40,8 +40,9 @@ func (r *Reconciler) release(ctx context.Context, svc *corev1.Service) error {
 
 // undo deletes the Service's DaemonSets, then clears the ingress wharf
 // wrote, sets the Service's condition to cond (nil removes it) and removes
-// wharf's finalizer. A Service wharf never touched costs no write. (A Service changed away from LoadBalancer loses its ingress,
-// whoever wrote it, by the API server itself.)
+// wharf's finalizer. A Service wharf never touched, without the condition,
+// costs no write. (A Service changed away from LoadBalancer loses its
+// ingress, whoever wrote it, by the API server itself.)
 func (r *Reconciler) undo(ctx context.Context, svc *corev1.Service, cond *metav1.Condition) error {
 	key := client.ObjectKeyFromObject(svc)
 	deleted, err := r.deleteDaemonSets(ctx, key, svc, types.NamespacedName{})

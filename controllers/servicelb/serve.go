@@ -236,13 +236,16 @@ func (r *Reconciler) report(ctx context.Context, svc *corev1.Service, ips []stri
 // cached DaemonSet shows nothing changed since wharf last applied it.
 func (r *Reconciler) applyDaemonSet(ctx context.Context, svc *corev1.Service, ds desiredDaemonSet, cfg settings, facts Facts) error {
 	live := daemonSetMetadata()
-	switch err := r.Client.Get(ctx, ds.key, live); {
+	err := r.Client.Get(ctx, ds.key, live)
+	if apierrors.IsNotFound(err) && r.Applier.RemembersDigest(ds.applierKey, ds.hash) {
+		// Either the cache does not show the DaemonSet wharf created
+		// moments ago yet, or someone deleted it: the API server says
+		// which, so that a deleted one is applied again.
+		err = r.Reader.Get(ctx, ds.key, live)
+	}
+	switch {
 	case err == nil && r.Applier.UnchangedDigest(ds.applierKey, ds.hash, live):
 		return r.dropNodeSelectorLabel(ctx, live)
-	case apierrors.IsNotFound(err) && r.Applier.RemembersDigest(ds.applierKey, ds.hash):
-		// The cache has not seen the DaemonSet wharf created yet; its
-		// event comes next. A deletion makes the Applier forget it.
-		return nil
 	case err != nil && !apierrors.IsNotFound(err):
 		return fmt.Errorf("read daemonset %s: %w", ds.key, err)
 	}

@@ -6,11 +6,9 @@ import (
 	"maps"
 	"slices"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -200,8 +198,9 @@ func nodeChanged() predicate.Predicate {
 	}}
 }
 
-// daemonSetHandler maps svclb DaemonSet events to their Service and makes
-// the Applier forget a deleted DaemonSet, so that it is applied again.
+// daemonSetHandler maps svclb DaemonSet events to their Service. A
+// deleted DaemonSet is applied again by the reconcile that follows (see
+// applyDaemonSet).
 func (r *Reconciler) daemonSetHandler() handler.EventHandler {
 	enqueue := func(obj client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 		for _, req := range byServiceLabels(context.Background(), obj) {
@@ -221,11 +220,6 @@ func (r *Reconciler) daemonSetHandler() handler.EventHandler {
 			enqueue(e.ObjectNew, q)
 		},
 		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			if ds, ok := e.Object.(*metav1.PartialObjectMetadata); ok {
-				ds = ds.DeepCopy()
-				ds.SetGroupVersionKind(appsv1.SchemeGroupVersion.WithKind("DaemonSet"))
-				r.Applier.Forget(ds)
-			}
 			enqueue(e.Object, q)
 		},
 		GenericFunc: func(_ context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {

@@ -71,6 +71,7 @@ func TestTraefikOnAPIServer(t *testing.T) {
 	// The restarted manager belongs to the whole test, not to a subtest.
 	restart := func() { stop(); testenv.StartManager(t, env.Config) }
 	t.Run("password survives reconciles and a restart", func(t *testing.T) { checkPasswordKept(t, c, password, restart) })
+	t.Run("the dashboard off deletes the generated Secret", func(t *testing.T) { checkDashboardOffPrunes(t, c, password) })
 	t.Run("chart from a repository", func(t *testing.T) { checkRemoteChart(t, c) })
 	t.Run("disable", func(t *testing.T) { checkDisable(t, c) })
 }
@@ -341,6 +342,31 @@ func checkPasswordKept(t *testing.T, c client.Client, password string, restart f
 	if deployment(t, c).ResourceVersion != dep {
 		t.Errorf("reconciles that change nothing rewrote the Deployment")
 	}
+}
+
+// checkDashboardOffPrunes: the generated Secret is pruned like any object
+// wharf applied once the dashboard is off, and the next one has a new
+// password.
+func checkDashboardOffPrunes(t *testing.T, c client.Client, password string) {
+	key := client.ObjectKey{Namespace: ns, Name: traefik.GeneratedSecretName}
+	setTraefik(t, c, func(s *v1alpha1.TraefikSpec) { s.Dashboard.Enabled = false })
+	eventually(t, timeout, func() error {
+		if err := c.Get(context.Background(), key, &corev1.Secret{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("the generated Secret is still there (%v)", err)
+		}
+		return nil
+	})
+	setTraefik(t, c, func(s *v1alpha1.TraefikSpec) { s.Dashboard.Enabled = true })
+	eventually(t, timeout, func() error {
+		s := &corev1.Secret{}
+		if err := c.Get(context.Background(), key, s); err != nil {
+			return err
+		}
+		if string(s.Data["password"]) == password {
+			t.Fatalf("the new generated Secret has the old password")
+		}
+		return nil
+	})
 }
 
 func checkRemoteChart(t *testing.T, c client.Client) {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"sync"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -40,28 +39,6 @@ type applied struct {
 // through reader (an uncached reader or a cache that holds the objects).
 func New(c client.Client, reader client.Reader, fieldManager string) *Applier {
 	return &Applier{client: c, reader: reader, fieldManager: fieldManager, memo: map[string]applied{}, throttle: newThrottle()}
-}
-
-// Apply applies obj unless it is unchanged since the last apply and no other
-// manager took fields from wharf. It reports whether it sent a write.
-func (a *Applier) Apply(ctx context.Context, obj *unstructured.Unstructured) (bool, error) {
-	desired, err := hashOf(obj.Object)
-	if err != nil {
-		return false, fmt.Errorf("hash %s: %w", describe(obj), err)
-	}
-	key := keyOf(obj)
-	live := &metav1.PartialObjectMetadata{}
-	live.SetGroupVersionKind(obj.GroupVersionKind())
-	switch err := a.reader.Get(ctx, client.ObjectKeyFromObject(obj), live); {
-	case err == nil:
-		if a.unchanged(key, desired, live) {
-			return false, nil
-		}
-	case apierrors.IsNotFound(err):
-	default:
-		return false, fmt.Errorf("read %s: %w", describe(obj), err)
-	}
-	return true, a.ApplyNow(ctx, obj, desired)
 }
 
 // ApplyNow applies obj without looking at the live object first, and
