@@ -66,7 +66,9 @@ func (c *Component) Inputs(context.Context, *v1alpha1.ClusterNetworking) (compon
 }
 
 // OfflineInputs implements component.OfflineRenderer.
-func (c *Component) OfflineInputs(*v1alpha1.ClusterNetworking) (component.Facts, error) { return nil, nil }
+func (c *Component) OfflineInputs(*v1alpha1.ClusterNetworking) (component.Facts, error) {
+	return nil, nil
+}
 
 // Render implements component.Component: the namespace of the svclb pods
 // (created when missing, as K3s does, and never deleted: see

@@ -22,7 +22,7 @@ func TestDisableReportsWhatIsLeftWithoutWaiting(t *testing.T) {
 	ds := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "svclb-nginx-0123abcd",
 		Labels: map[string]string{apply.ManagedByLabel: apply.ManagedByValue, apply.ComponentLabel: ComponentName}}}
 	nginx := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "nginx"},
-		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer},
+		Spec:   corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer},
 		Status: corev1.ServiceStatus{Conditions: []metav1.Condition{{Type: ConditionType, Status: metav1.ConditionTrue, Reason: ReasonServing}}}}
 	c := fake.NewClientBuilder().WithObjects(ds, nginx).WithStatusSubresource(nginx).Build()
 	comp := New(component.Deps{Client: c})
