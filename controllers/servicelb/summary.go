@@ -96,12 +96,14 @@ func summaryChanges() handler.EventHandler {
 	later := func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) { q.AddAfter(cn, summaryDelay) }
 	return handler.Funcs{
 		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			if relevant(e.Object.(*corev1.Service)) {
+			if svc, ok := e.Object.(*corev1.Service); ok && relevant(svc) {
 				later(q)
 			}
 		},
 		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			if summaryMoved(e.ObjectOld.(*corev1.Service), e.ObjectNew.(*corev1.Service)) {
+			old, ok1 := e.ObjectOld.(*corev1.Service)
+			svc, ok2 := e.ObjectNew.(*corev1.Service)
+			if ok1 && ok2 && summaryMoved(old, svc) {
 				later(q)
 			}
 		},
