@@ -16,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/controllers/component"
+	"github.com/wharf-dev/wharf/internal/render"
 	"github.com/wharf-dev/wharf/internal/testenv"
 )
 
@@ -63,11 +63,11 @@ func (m *metricsServer) Render(*v1alpha1.ClusterNetworking, component.Facts) ([]
 			WithContainers(corev1ac.Container().WithName(metricsServerName).WithImage("docker.io/rancher/mirrored-metrics-server:v0.8.0")))))
 	var objs []*unstructured.Unstructured
 	for _, ac := range []any{sa, d} {
-		content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(ac)
+		obj, err := render.FromTyped(ac)
 		if err != nil {
-			return nil, fmt.Errorf("convert: %w", err)
+			return nil, err
 		}
-		objs = append(objs, &unstructured.Unstructured{Object: content})
+		objs = append(objs, obj)
 	}
 	return objs, nil
 }

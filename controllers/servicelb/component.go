@@ -11,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -19,6 +18,7 @@ import (
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/controllers/component"
 	"github.com/wharf-dev/wharf/internal/apply"
+	"github.com/wharf-dev/wharf/internal/render"
 )
 
 // ReasonServicesPending is the ServiceLBReady reason while some Services
@@ -74,11 +74,11 @@ func (c *Component) OfflineInputs(*v1alpha1.ClusterNetworking) (component.Facts,
 // (created when missing, as K3s does, and never deleted: see
 // apply.Inventoried) and the svclb ServiceAccount in it.
 func (c *Component) Render(cn *v1alpha1.ClusterNetworking, _ component.Facts) ([]*unstructured.Unstructured, error) {
-	ns, err := toUnstructured(corev1ac.Namespace(cn.Spec.ServiceLB.Namespace))
+	ns, err := render.FromTyped(corev1ac.Namespace(cn.Spec.ServiceLB.Namespace))
 	if err != nil {
 		return nil, err
 	}
-	sa, err := toUnstructured(corev1ac.ServiceAccount(ServiceAccountName, cn.Spec.ServiceLB.Namespace).
+	sa, err := render.FromTyped(corev1ac.ServiceAccount(ServiceAccountName, cn.Spec.ServiceLB.Namespace).
 		WithAutomountServiceAccountToken(false))
 	if err != nil {
 		return nil, err
@@ -221,14 +221,4 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
-}
-
-// toUnstructured converts an apply configuration (or any object) to an
-// unstructured object.
-func toUnstructured(obj any) (*unstructured.Unstructured, error) {
-	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
-	if err != nil {
-		return nil, fmt.Errorf("convert to unstructured: %w", err)
-	}
-	return &unstructured.Unstructured{Object: content}, nil
 }

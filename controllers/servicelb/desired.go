@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/wharf-dev/wharf/internal/apply"
+	"github.com/wharf-dev/wharf/internal/render"
 )
 
 // desiredDaemonSet is a Service's svclb DaemonSet as wharf applies it.
@@ -97,7 +98,7 @@ func (r *Reconciler) build(svc *corev1.Service, cfg settings, facts Facts) (desi
 	if err != nil {
 		return desiredDaemonSet{}, err
 	}
-	obj, err := toUnstructured(ds)
+	obj, err := render.FromTyped(ds)
 	if err != nil {
 		return desiredDaemonSet{}, err
 	}

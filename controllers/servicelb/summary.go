@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -121,15 +122,10 @@ func summaryMoved(old, svc *corev1.Service) bool {
 		return false
 	}
 	oc, nc := conditionOf(old), conditionOf(svc)
-	return old.Spec.Type != svc.Spec.Type || !equalClass(old, svc) ||
+	return old.Spec.Type != svc.Spec.Type || !ptr.Equal(old.Spec.LoadBalancerClass, svc.Spec.LoadBalancerClass) ||
 		old.DeletionTimestamp.IsZero() != svc.DeletionTimestamp.IsZero() ||
 		(len(old.Status.LoadBalancer.Ingress) > 0) != (len(svc.Status.LoadBalancer.Ingress) > 0) ||
 		(oc == nil) != (nc == nil) ||
 		// A True condition's message (the IPs) is not in the summary.
 		(oc != nil && (oc.Status != nc.Status || oc.Reason != nc.Reason || (nc.Status == metav1.ConditionFalse && oc.Message != nc.Message)))
-}
-
-func equalClass(a, b *corev1.Service) bool {
-	ca, cb := a.Spec.LoadBalancerClass, b.Spec.LoadBalancerClass
-	return (ca == nil) == (cb == nil) && (ca == nil || *ca == *cb)
 }

@@ -29,8 +29,8 @@ const ReasonKeptOnUninstall = "KeptOnUninstall"
 func (c *Component) Adopts(fs component.Facts, obj *unstructured.Unstructured) bool {
 	f := fs.(facts)
 	is := func(o helmrelease.Object) bool { return o.Is(obj, f.namespace) }
-	for i := range f.releases {
-		if kept, _, err := planRecord(&f.releases[i], is); err == nil && len(kept) > 0 {
+	for _, r := range f.releases {
+		if kept, _, err := planRecord(r, is); err == nil && len(kept) > 0 {
 			return true
 		}
 	}
@@ -47,16 +47,33 @@ type recordMark struct {
 	kept   int
 }
 
-// releaseRecords reads the records of each Helm release that
-// spec.adoptHelmReleases names. A release without records adopts nothing.
-func (c *Component) releaseRecords(ctx context.Context, spec *v1alpha1.TraefikSpec) ([]corev1.Secret, error) {
-	var out []corev1.Secret
+// releaseRecord is a Helm release record and the release it holds.
+type releaseRecord struct {
+	record *corev1.Secret
+	rel    *release.Release
+}
+
+// releaseRecords reads and decodes, once per reconcile, the records of
+// each Helm release that spec.adoptHelmReleases names. A release without
+// records adopts nothing.
+func (c *Component) releaseRecords(ctx context.Context, spec *v1alpha1.TraefikSpec) ([]releaseRecord, error) {
+	var out []releaseRecord
 	for _, name := range spec.AdoptHelmReleases {
 		records := &corev1.SecretList{}
 		if err := c.deps.Reader.List(ctx, records, client.InNamespace(spec.Namespace), client.MatchingLabels(helmrelease.Labels(name))); err != nil {
 			return nil, fmt.Errorf("list the records of helm release %s/%s: %w", spec.Namespace, name, err)
 		}
-		out = append(out, records.Items...)
+		for i := range records.Items {
+			record := &records.Items[i]
+			if record.Type != helmrelease.SecretType {
+				continue
+			}
+			rel, err := helmrelease.Decode(record.Data[helmrelease.DataKey])
+			if err != nil {
+				return nil, fmt.Errorf("secret %s/%s: %w", record.Namespace, record.Name, err)
+			}
+			out = append(out, releaseRecord{record: record, rel: rel})
+		}
 	}
 	return out, nil
 }
@@ -70,8 +87,8 @@ func planMarks(f facts, objs []*unstructured.Unstructured) ([]recordMark, error)
 		return slices.ContainsFunc(objs, func(obj *unstructured.Unstructured) bool { return o.Is(obj, f.namespace) })
 	}
 	var marks []recordMark
-	for i := range f.releases {
-		_, mark, err := planRecord(&f.releases[i], renders)
+	for _, r := range f.releases {
+		_, mark, err := planRecord(r, renders)
 		if err != nil {
 			return nil, err
 		}
@@ -84,23 +101,17 @@ func planMarks(f facts, objs []*unstructured.Unstructured) ([]recordMark, error)
 
 // planRecord returns the objects renders selects in one release record,
 // and the record to mark when it lacks a mark on one of them.
-func planRecord(record *corev1.Secret, renders func(helmrelease.Object) bool) ([]helmrelease.Object, *recordMark, error) {
-	if record.Type != helmrelease.SecretType {
-		return nil, nil, nil
-	}
-	rel, err := helmrelease.Decode(record.Data[helmrelease.DataKey])
+func planRecord(r releaseRecord, renders func(helmrelease.Object) bool) ([]helmrelease.Object, *recordMark, error) {
+	manifest, kept, changed, err := helmrelease.Keep(r.rel.Manifest, renders)
 	if err != nil {
-		return nil, nil, fmt.Errorf("secret %s/%s: %w", record.Namespace, record.Name, err)
-	}
-	manifest, kept, changed, err := helmrelease.Keep(rel.Manifest, renders)
-	if err != nil {
-		return nil, nil, fmt.Errorf("helm release %s revision %d: %w", rel.Name, rel.Version, err)
+		return nil, nil, fmt.Errorf("helm release %s revision %d: %w", r.rel.Name, r.rel.Version, err)
 	}
 	if !changed {
 		return kept, nil, nil
 	}
-	rel.Manifest = manifest
-	return kept, &recordMark{record: record, rel: rel, kept: len(kept)}, nil
+	marked := *r.rel
+	marked.Manifest = manifest
+	return kept, &recordMark{record: r.record, rel: &marked, kept: len(kept)}, nil
 }
 
 // AfterApply implements component.AfterApplier: once the objects of the

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/controllers/component"
+	"github.com/wharf-dev/wharf/internal/render"
 )
 
 // What the component applies, prunes and watches. The operator also holds
@@ -79,8 +80,14 @@ type facts struct {
 	drawn     bool
 	// releases are the records of the Helm releases named in
 	// spec.adoptHelmReleases, in namespace (spec.traefik.namespace).
-	releases  []corev1.Secret
+	releases  []releaseRecord
 	namespace string
+}
+
+// newFacts returns the facts that come from cn alone: the embedded chart,
+// no values documents, no dashboard Secret, no release records.
+func newFacts(cn *v1alpha1.ClusterNetworking) facts {
+	return facts{in: InputsFor(cn), chartID: "embedded", namespace: cn.Spec.Traefik.Namespace}
 }
 
 // New returns the Traefik component. Remote charts are cached in
@@ -117,7 +124,7 @@ func (c *Component) Inputs(ctx context.Context, cn *v1alpha1.ClusterNetworking) 
 	if err != nil {
 		return nil, err
 	}
-	f := facts{in: InputsFor(cn), chartID: "embedded", namespace: spec.Namespace}
+	f := newFacts(cn)
 	f.in.ValuesFrom = docs
 	if src := spec.Chart; src != nil {
 		if f.in.Chart, err = c.charts.Start(*src); err != nil {
@@ -147,7 +154,7 @@ func (c *Component) Render(cn *v1alpha1.ClusterNetworking, fs component.Facts) (
 	if f.generated == nil {
 		return r.objects, nil
 	}
-	secret, err := toUnstructured(f.generated)
+	secret, err := render.FromTyped(f.generated)
 	if err != nil {
 		return nil, err
 	}

@@ -9,8 +9,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
@@ -127,13 +125,4 @@ func (c *Component) dashboardFacts(ctx context.Context, cn *v1alpha1.ClusterNetw
 	}
 	f.in.DashboardSecret = name
 	return nil
-}
-
-// toUnstructured converts a typed object that carries its kind.
-func toUnstructured(obj any) (*unstructured.Unstructured, error) {
-	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
-	if err != nil {
-		return nil, fmt.Errorf("convert to unstructured: %w", err)
-	}
-	return &unstructured.Unstructured{Object: content}, nil
 }

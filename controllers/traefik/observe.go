@@ -19,7 +19,7 @@ import (
 func (c *Component) Observe(ctx context.Context, cn *v1alpha1.ClusterNetworking, fs component.Facts, status *v1alpha1.ClusterNetworkingStatus) (component.Health, error) {
 	f := fs.(facts)
 	// The render of these facts, from the cache Render filled.
-	r, err := c.cache.build(&cn.Spec.Traefik, f.in, f.chartID)
+	r, err := c.cache.view(&cn.Spec.Traefik, f.in, f.chartID)
 	if err != nil {
 		return component.Health{}, err
 	}

@@ -208,7 +208,7 @@ var (
 // its password is drawn in the cluster).
 func (c *Component) OfflineInputs(cn *v1alpha1.ClusterNetworking) (component.Facts, error) {
 	spec := cn.Spec.Traefik
-	f := facts{in: InputsFor(cn), chartID: "embedded", namespace: spec.Namespace}
+	f := newFacts(cn)
 	if spec.Dashboard.Enabled {
 		f.dashboardSecret, _ = dashboardSecret(&spec)
 		f.in.DashboardSecret = f.dashboardSecret

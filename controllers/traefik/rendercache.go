@@ -23,6 +23,16 @@ type renderCache struct {
 // build renders spec with in, or returns a copy of the last render when
 // its inputs were the same. chartID identifies in.Chart.
 func (rc *renderCache) build(spec *v1alpha1.TraefikSpec, in Inputs, chartID string) (*rendered, error) {
+	r, err := rc.view(spec, in, chartID)
+	if err != nil {
+		return nil, err
+	}
+	return r.copy(), nil
+}
+
+// view is build for reading only: the cached render itself, whose objects
+// the caller must not change (Observe reads its chart, workload and URL).
+func (rc *renderCache) view(spec *v1alpha1.TraefikSpec, in Inputs, chartID string) (*rendered, error) {
 	key, err := inputsKey(spec, in, chartID)
 	if err != nil {
 		return build(spec, in)
@@ -30,14 +40,14 @@ func (rc *renderCache) build(spec *v1alpha1.TraefikSpec, in Inputs, chartID stri
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	if rc.last != nil && rc.key == key {
-		return rc.last.copy(), nil
+		return rc.last, nil
 	}
 	r, err := build(spec, in)
 	if err != nil {
 		return nil, err
 	}
 	rc.key, rc.last = key, r
-	return r.copy(), nil
+	return r, nil
 }
 
 // inputsKey digests everything a render depends on. encoding/json sorts

@@ -21,11 +21,7 @@ import (
 func TestNamespacesAreOnlyCreated(t *testing.T) {
 	env := testenv.Start(t)
 	ctx := context.Background()
-	counted, counter := testenv.Counting(env.Config)
-	c, err := client.New(counted, client.Options{Scheme: env.Client.Scheme()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, counter := countedClient(t, env)
 	a := apply.New(c, c, "wharf-test")
 	theirs := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "theirs", Labels: map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}}}
 	if err := env.Client.Create(ctx, theirs); err != nil {

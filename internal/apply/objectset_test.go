@@ -70,11 +70,7 @@ func TestAdoptionDropsK3sObjectSetMarkers(t *testing.T) {
 	if err := env.Client.Create(ctx, k3sMarked("k3s-coredns"), client.FieldOwner("k3s")); err != nil {
 		t.Fatal(err)
 	}
-	counted, counter := testenv.Counting(env.Config)
-	c, err := client.New(counted, client.Options{Scheme: env.Client.Scheme()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, counter := countedClient(t, env)
 	a := apply.New(c, c, "wharf-test")
 	adoptAll := apply.ApplyOptions{Component: "coredns", Adopt: func(*unstructured.Unstructured) bool { return true }}
 
@@ -147,4 +143,15 @@ func TestAdoptionDropsK3sObjectSetMarkers(t *testing.T) {
 	if mine.Annotations[apply.OriginAnnotation] != apply.OriginCreated || mine.Labels["objectset.rio.cattle.io/hash"] != "abc" {
 		t.Errorf("an object wharf created was changed: labels %v annotations %v", mine.Labels, mine.Annotations)
 	}
+}
+
+// countedClient is an uncached client of env whose requests counter counts.
+func countedClient(t *testing.T, env *testenv.Env) (client.Client, *testenv.Counter) {
+	t.Helper()
+	counted, counter := testenv.Counting(env.Config)
+	c, err := client.New(counted, client.Options{Scheme: env.Client.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, counter
 }

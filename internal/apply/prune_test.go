@@ -138,11 +138,7 @@ func TestApplyAndPruneWhatWharfHolds(t *testing.T) {
 func TestARestartedApplierWritesOnlyWhatChanged(t *testing.T) {
 	env := testenv.Start(t)
 	ctx := context.Background()
-	counted, counter := testenv.Counting(env.Config)
-	c, err := client.New(counted, client.Options{Scheme: env.Client.Scheme()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, counter := countedClient(t, env)
 	opts := apply.ApplyOptions{Component: "coredns"}
 	objs := func() []*unstructured.Unstructured { return []*unstructured.Unstructured{rendered("corefile")} }
 	if _, err := apply.New(c, c, "wharf-test").ApplyAll(ctx, objs(), opts); err != nil {

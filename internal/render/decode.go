@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 )
@@ -88,4 +89,14 @@ func SortForApply(objs []*unstructured.Unstructured) {
 		return len(applyOrder) + 1
 	}
 	sort.SliceStable(objs, func(i, j int) bool { return rank(objs[i]) < rank(objs[j]) })
+}
+
+// FromTyped converts a typed object or apply configuration, which carries
+// its apiVersion and kind, to an unstructured one.
+func FromTyped(obj any) (*unstructured.Unstructured, error) {
+	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, fmt.Errorf("convert to unstructured: %w", err)
+	}
+	return &unstructured.Unstructured{Object: content}, nil
 }

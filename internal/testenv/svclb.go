@@ -7,13 +7,13 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
 	"github.com/wharf-dev/wharf/controllers/component"
 	"github.com/wharf-dev/wharf/controllers/servicelb"
 	"github.com/wharf-dev/wharf/internal/apply"
+	"github.com/wharf-dev/wharf/internal/render"
 )
 
 // ApplyLegacySvclbDaemonSet applies the svclb DaemonSet of svc as wharf
@@ -45,9 +45,9 @@ func BuiltSvclbDaemonSet(t testing.TB, cn *v1alpha1.ClusterNetworking, svc *core
 	if err != nil {
 		t.Fatal(err)
 	}
-	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(ac)
+	obj, err := render.FromTyped(ac)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &unstructured.Unstructured{Object: content}
+	return obj
 }
