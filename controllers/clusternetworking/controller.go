@@ -273,12 +273,12 @@ func (r *Reconciler) applyAll(ctx context.Context, c component.Component, rd *re
 	objs := rd.objs
 	opts := apply.ApplyOptions{Component: c.Name(), Inventory: old}
 	if a, ok := c.(component.Adopter); ok {
-		opts.Adopt = func(obj *unstructured.Unstructured) bool { return a.Adopts(rd.facts, obj) }
+		opts.Adopt = func(obj *unstructured.Unstructured, _ metav1.Object) bool { return a.Adopts(rd.facts, obj) }
 	}
 	for _, obj := range objs {
 		apply.Mark(obj, c.Name())
 	}
-	cs, err := r.Applier.ApplyAll(ctx, objs, opts)
+	cs, err := r.Applier.Apply(ctx, apply.Objects(objs...), opts)
 	entries := make([]v1alpha1.InventoryEntry, 0, len(objs))
 	for i, change := range cs.Entries {
 		obj := objs[i]

@@ -103,7 +103,9 @@ func statusPatch(svc *corev1.Service, setIngress bool, ips []string, cond *metav
 	case drop:
 		status["conditions"] = []any{map[string]any{"$patch": "delete", "type": ConditionType}}
 	}
-	body, err := json.Marshal(map[string]any{"status": status})
+	// The resource version makes the patch conditional: written from a
+	// copy of the Service older than the API server's, it is refused.
+	body, err := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": svc.ResourceVersion}, "status": status})
 	if err != nil {
 		return nil, fmt.Errorf("encode the status patch: %w", err)
 	}

@@ -3,6 +3,7 @@ package servicelb
 import (
 	"sync"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -15,12 +16,14 @@ import (
 type desiredDaemonSet struct {
 	// key names the DaemonSet.
 	key types.NamespacedName
-	// applierKey and hash are how the Applier knows it (apply.Key,
-	// apply.Hash).
-	applierKey, hash string
+	// digest is its content digest (apply.Desired.Digest).
+	digest string
 	// obj is the object itself; nil when the digest came from the memo.
 	obj *unstructured.Unstructured
 }
+
+// daemonSetGVK is the kind of the svclb DaemonSets.
+var daemonSetGVK = appsv1.SchemeGroupVersion.WithKind("DaemonSet")
 
 // buildInputs are everything a DaemonSet is built from: the Service (any
 // write to it changes its resource version), the ClusterNetworking that
@@ -75,20 +78,38 @@ func (m *buildMemo) put(svc types.NamespacedName, in buildInputs, d desiredDaemo
 	m.entries[svc] = buildMemoEntry{in: in, desired: d}
 }
 
+// reset forgets everything.
+func (m *buildMemo) reset() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.entries = nil
+}
+
 func (m *buildMemo) forget(svc types.NamespacedName) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.entries, svc)
 }
 
-// desired returns svc's DaemonSet digest from the memo, or builds the
-// DaemonSet. An error is one only a change to the Service can fix.
-func (r *Reconciler) desired(svc *corev1.Service, cfg settings, facts Facts) (desiredDaemonSet, error) {
-	in := inputsOf(svc, cfg, facts)
-	if d, ok := r.built.get(types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}, in); ok {
-		return d, nil
+// desired returns svc's DaemonSet, known by its digest: from the memo,
+// built again only if it must be written, or built now. An error is one
+// only a change to the Service can fix.
+func (r *Reconciler) desired(svc *corev1.Service, cfg settings, facts Facts) (apply.Desired, types.NamespacedName, error) {
+	d, ok := r.built.get(types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}, inputsOf(svc, cfg, facts))
+	if !ok {
+		var err error
+		if d, err = r.build(svc, cfg, facts); err != nil {
+			return apply.Desired{}, types.NamespacedName{}, err
+		}
 	}
-	return r.build(svc, cfg, facts)
+	build := func() (*unstructured.Unstructured, error) {
+		if d.obj != nil {
+			return d.obj, nil
+		}
+		built, err := r.build(svc, cfg, facts)
+		return built.obj, err
+	}
+	return apply.Deferred(daemonSetGVK, d.key, d.digest, build), d.key, nil
 }
 
 // build builds svc's DaemonSet, marked as wharf applies it, and
@@ -103,16 +124,12 @@ func (r *Reconciler) build(svc *corev1.Service, cfg settings, facts Facts) (desi
 		return desiredDaemonSet{}, err
 	}
 	apply.Mark(obj, ComponentName)
-	hash, err := apply.Hash(obj)
+	o := apply.Object(obj)
+	digest, err := o.Digest()
 	if err != nil {
 		return desiredDaemonSet{}, err
 	}
-	d := desiredDaemonSet{
-		key:        types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()},
-		applierKey: apply.Key(obj),
-		hash:       hash,
-		obj:        obj,
-	}
+	d := desiredDaemonSet{key: types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}, digest: digest, obj: obj}
 	r.built.put(types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}, inputsOf(svc, cfg, facts), d)
 	return d, nil
 }

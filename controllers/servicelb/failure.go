@@ -18,7 +18,23 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/wharf-dev/wharf/controllers/component"
+	"github.com/wharf-dev/wharf/internal/apply"
 )
+
+// notAppliable returns why the svclb DaemonSet key cannot be applied
+// until something changes, when err says so: the API server refused it
+// (see refusedByAPIServer), or a DaemonSet of that name exists that wharf
+// did not create (K3s's own for the Service is taken over).
+func notAppliable(err error, key types.NamespacedName) (string, bool) {
+	var conflict *apply.ConflictError
+	if errors.As(err, &conflict) {
+		return fmt.Sprintf("wharf cannot apply the svclb DaemonSet %s: %s", key, conflict.Error()), true
+	}
+	if msg, ok := refusedByAPIServer(err); ok {
+		return fmt.Sprintf("the API server refused the svclb DaemonSet %s: %s", key, msg), true
+	}
+	return "", false
+}
 
 // refusedByAPIServer returns the API server's message when err says it
 // refused a write for good: a request it will refuse again until the

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -88,14 +87,13 @@ func (r *Reconciler) deleteDaemonSets(ctx context.Context, key types.NamespacedN
 		if client.ObjectKeyFromObject(ds) == keep || !ds.DeletionTimestamp.IsZero() {
 			continue
 		}
-		err := r.Client.Delete(ctx, ds, client.PropagationPolicy(metav1.DeletePropagationBackground))
-		if apierrors.IsNotFound(err) {
+		gone, err := r.Applier.Delete(ctx, ds)
+		if err != nil {
+			return deleted, err
+		}
+		if !gone {
 			continue
 		}
-		if err != nil {
-			return deleted, fmt.Errorf("delete daemonset %s/%s: %w", ds.Namespace, ds.Name, err)
-		}
-		r.Applier.Forget(ds)
 		deleted++
 		if svc != nil {
 			r.event(svc, corev1.EventTypeNormal, ReasonDeletedDaemonSet, "DeleteDaemonSet", "Deleted LoadBalancer DaemonSet %s/%s", ds.Namespace, ds.Name)

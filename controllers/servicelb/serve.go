@@ -2,7 +2,6 @@ package servicelb
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -10,13 +9,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/wharf-dev/wharf/controllers/component"
 	"github.com/wharf-dev/wharf/internal/apply"
 	"github.com/wharf-dev/wharf/internal/requeue"
 )
@@ -79,19 +77,17 @@ func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg setting
 		return ctrl.Result{}, err
 	}
 	current := ingressStrings(svc.Status.LoadBalancer.Ingress)
-	ds, err := r.desired(svc, cfg, nodes.facts)
+	ds, dsKey, err := r.desired(svc, cfg, nodes.facts)
 	if err != nil {
 		// Only a change to the Service (or the spec) can fix it, and that
 		// reconciles again. The DaemonSet applied last, if any, stays.
 		return ctrl.Result{}, r.report(ctx, svc, current, pending{action: actionFixService, reason: err.Error()})
 	}
-	dsKey := ds.key
-	if err := r.applyDaemonSet(ctx, svc, ds, cfg, nodes.facts); err != nil {
-		if msg, ok := refusedByAPIServer(err); ok {
+	if err := r.applyDaemonSet(ctx, svc, ds, dsKey); err != nil {
+		if reason, ok := notAppliable(err, dsKey); ok {
 			// Retried with a backoff of its own, slower than the
 			// controller's; the Event goes out once per new message.
-			err := r.report(ctx, svc, current, pending{action: actionApplyRefused, failed: true,
-				reason: fmt.Sprintf("the API server refused the svclb DaemonSet %s: %s", dsKey, msg)})
+			err := r.report(ctx, svc, current, pending{action: actionApplyRefused, failed: true, reason: reason})
 			return requeue.After(r.refused.next(client.ObjectKeyFromObject(svc))), err
 		}
 		return ctrl.Result{}, err
@@ -232,78 +228,34 @@ func (r *Reconciler) report(ctx context.Context, svc *corev1.Service, ips []stri
 	return nil
 }
 
-// applyDaemonSet applies ds, owned by the ClusterNetworking, unless the
-// cached DaemonSet shows nothing changed since wharf last applied it.
-func (r *Reconciler) applyDaemonSet(ctx context.Context, svc *corev1.Service, ds desiredDaemonSet, cfg settings, facts Facts) error {
-	live := daemonSetMetadata()
-	err := r.Client.Get(ctx, ds.key, live)
-	if apierrors.IsNotFound(err) && r.Applier.RemembersDigest(ds.applierKey, ds.hash) {
-		// Either the cache does not show the DaemonSet wharf created
-		// moments ago yet, or someone deleted it: the API server says
-		// which, so that a deleted one is applied again.
-		err = r.Reader.Get(ctx, ds.key, live)
-	}
-	switch {
-	case err == nil && r.Applier.UnchangedDigest(ds.applierKey, ds.hash, live):
-		return r.dropNodeSelectorLabel(ctx, live)
-	case err != nil && !apierrors.IsNotFound(err):
-		return fmt.Errorf("read daemonset %s: %w", ds.key, err)
-	}
-	if ds.obj == nil {
-		// Only the digest was remembered; the object is needed now.
-		built, err := r.build(svc, cfg, facts)
-		if err != nil {
-			return err
-		}
-		ds = built
-	}
-	// The cached copy already told what the Applier would read again.
-	if err := r.Applier.ApplyNow(ctx, ds.obj, ds.hash); err != nil {
+// applyDaemonSet applies ds, the DaemonSet key of svc, owned by the
+// ClusterNetworking, unless the cached DaemonSet shows nothing changed
+// since wharf last applied it. A DaemonSet K3s's ServiceLB created for the
+// Service is taken over in place, and loses the label K3s selects by
+// (see NodeSelectorAnnotation) and K3s's objectset markers. Any other
+// DaemonSet of that name, which wharf did not create, is left alone: the
+// error is an *apply.ConflictError.
+func (r *Reconciler) applyDaemonSet(ctx context.Context, svc *corev1.Service, ds apply.Desired, key types.NamespacedName) error {
+	cs, err := r.Applier.Apply(ctx, []apply.Desired{ds}, apply.ApplyOptions{
+		Component:  ComponentName,
+		Adopt:      func(_ *unstructured.Unstructured, live metav1.Object) bool { return k3sDaemonSetOf(live, svc) },
+		Live:       r.Client,
+		DropLabels: []string{NodeSelectorAnnotation},
+	})
+	if err != nil {
 		return err
 	}
-	r.event(svc, corev1.EventTypeNormal, ReasonAppliedDaemonSet, "ApplyDaemonSet", "Applied LoadBalancer DaemonSet %s", ds.key)
+	if cs.Count(apply.Unchanged) == 0 {
+		r.event(svc, corev1.EventTypeNormal, ReasonAppliedDaemonSet, "ApplyDaemonSet", "Applied LoadBalancer DaemonSet %s", key)
+	}
 	return nil
 }
 
-// dropNodeSelectorLabel removes the nodeselector label from a svclb
-// DaemonSet that still has it although wharf's apply no longer sets it:
-// another manager owns it (K3s created the DaemonSet, say). K3s started
-// with its own ServiceLB disabled would delete the DaemonSet (see
-// NodeSelectorAnnotation). The label is on the DaemonSet, not on its pod
-// template: the pods are not replaced. The objectset labels and
-// annotations K3s's wrangler apply marked the DaemonSet with go in the
-// same write, so that K3s never selects it for deletion.
-func (r *Reconciler) dropNodeSelectorLabel(ctx context.Context, live *metav1.PartialObjectMetadata) error {
-	labels := map[string]any{}
-	if _, ok := live.Labels[NodeSelectorAnnotation]; ok {
-		labels[NodeSelectorAnnotation] = nil
-	}
-	labelKeys, annotationKeys := apply.ObjectSetMarkers(live)
-	for _, k := range labelKeys {
-		labels[k] = nil
-	}
-	meta := map[string]any{}
-	if len(labels) > 0 {
-		meta["labels"] = labels
-	}
-	if len(annotationKeys) > 0 {
-		annotations := map[string]any{}
-		for _, k := range annotationKeys {
-			annotations[k] = nil
-		}
-		meta["annotations"] = annotations
-	}
-	if len(meta) == 0 {
-		return nil
-	}
-	body, err := json.Marshal(map[string]any{"metadata": meta})
-	if err != nil {
-		return fmt.Errorf("encode the metadata patch of daemonset %s/%s: %w", live.Namespace, live.Name, err)
-	}
-	if err := r.Client.Patch(ctx, live, client.RawPatch(types.MergePatchType, body), client.FieldOwner(component.FieldManager)); err != nil {
-		return client.IgnoreNotFound(fmt.Errorf("remove K3s's labels from daemonset %s/%s: %w", live.Namespace, live.Name, err))
-	}
-	return nil
+// k3sDaemonSetOf reports whether live is a svclb DaemonSet K3s's ServiceLB
+// created for svc: it carries the Service's name and namespace labels.
+func k3sDaemonSetOf(live metav1.Object, svc *corev1.Service) bool {
+	labels := live.GetLabels()
+	return labels[SvcNameLabel] == svc.Name && labels[SvcNamespaceLabel] == svc.Namespace
 }
 
 // observe computes the ingress of svc from its svclb pods and, when it has

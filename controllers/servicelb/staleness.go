@@ -10,8 +10,10 @@ import (
 // staleGuard remembers, per Service, the resource versions the reconciler
 // replaced by writing to the Service. A reconcile that reads one of them
 // from the cache, which has not caught up with the write yet, stops: the
-// watch event of the write brings the Service back, and writing again from
-// the old copy would repeat the write (and its Event) or conflict.
+// watch event of the write brings the Service back. It only saves work:
+// without it, such a reconcile decides from the old copy, and its writes,
+// all conditional on that copy's resource version, are refused (a request
+// and a retry, no repeated write or Event; TestCachesChangeNoResult).
 type staleGuard struct {
 	mu  sync.Mutex
 	rvs map[types.NamespacedName][]string
@@ -46,4 +48,11 @@ func (g *staleGuard) forget(key types.NamespacedName) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	delete(g.rvs, key)
+}
+
+// reset forgets everything.
+func (g *staleGuard) reset() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.rvs = nil
 }

@@ -24,7 +24,12 @@ type statusWrite struct {
 
 // writeStatus applies w to svc's status in one patch, leaving out what
 // svc already shows, and sends nothing when that is all of it. It reports
-// whether the ingress changed.
+// whether the ingress changed. The patch holds only if svc is the
+// Service as the API server has it: decided from an older copy (a cache
+// that has not caught up with the last write), it is refused with a
+// Conflict error, and the reconcile of the newer copy decides again; so
+// no write and no Event is repeated, whatever the staleness guard
+// remembers.
 func (r *Reconciler) writeStatus(ctx context.Context, svc *corev1.Service, w statusWrite) (bool, error) {
 	w.setIngress = w.setIngress && !sameIPs(svc.Status.LoadBalancer.Ingress, w.ips)
 	if !conditionChanged(svc, w.cond) {

@@ -3,6 +3,7 @@ package servicelb
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 
@@ -10,6 +11,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -41,21 +43,24 @@ const ControllerName = "servicelb"
 // addresses, taints), EndpointSlices of Local Services, the labels of
 // namespaces (spec.serviceLB.namespaceSelector) and the ClusterNetworking.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	byService := func(obj client.Object) []string {
-		if key, ok := serviceKeyOf(obj.GetLabels()); ok {
-			return []string{key.String()}
-		}
-		return nil
-	}
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), daemonSetMetadata(), ServiceKeyIndex, byService); err != nil {
+	if err := indexDaemonSets(mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
+	informer, err := mgr.GetCache().GetInformer(context.Background(), &corev1.Node{})
+	if err != nil {
+		return fmt.Errorf("get the node informer: %w", err)
+	}
+	stored, ok := informer.(interface{ GetStore() toolscache.Store })
+	if !ok {
+		return fmt.Errorf("the manager's node informer (%T) has no store to read the nodes from", informer)
+	}
+	r.nodes.store = stored.GetStore()
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(ControllerName).
 		For(&corev1.Service{}, builder.WithPredicates(serviceRelevant())).
 		Watches(daemonSetMetadata(), r.daemonSetHandler(), builder.OnlyMetadata).
 		WatchesRawSource(r.Pods.Source(handler.EnqueueRequestsFromMapFunc(podService), podChanged())).
-		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.allServices), builder.WithPredicates(r.nodes.invalidate(), nodeChanged())).
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.allServices), builder.WithPredicates(nodeChanged())).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.localService)).
 		Watches(namespaceMetadata(), handler.EnqueueRequestsFromMapFunc(r.namespaceServices),
 			builder.OnlyMetadata, builder.WithPredicates(labelsChanged())).
@@ -63,6 +68,20 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrentReconciles}).
 		Complete(r)
+}
+
+// indexDaemonSets indexes the svclb DaemonSets by ServiceKeyIndex.
+func indexDaemonSets(indexer client.FieldIndexer) error {
+	byService := func(obj client.Object) []string {
+		if key, ok := serviceKeyOf(obj.GetLabels()); ok {
+			return []string{key.String()}
+		}
+		return nil
+	}
+	if err := indexer.IndexField(context.Background(), daemonSetMetadata(), ServiceKeyIndex, byService); err != nil {
+		return fmt.Errorf("index the svclb daemonsets by service: %w", err)
+	}
+	return nil
 }
 
 // serviceRelevant passes LoadBalancer Services and those with the

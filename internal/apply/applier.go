@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sync"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -41,25 +42,14 @@ func New(c client.Client, reader client.Reader, fieldManager string) *Applier {
 	return &Applier{client: c, reader: reader, fieldManager: fieldManager, memo: map[string]applied{}, throttle: newThrottle()}
 }
 
-// ApplyNow applies obj without looking at the live object first, and
-// remembers the result. desired is obj's hash from Hash, or empty. Writing
-// the same content to one object again and again (another writer keeps
-// changing it) is throttled: the write is not sent and a *ThrottledError
-// says when to try again.
-func (a *Applier) ApplyNow(ctx context.Context, obj *unstructured.Unstructured, desired string) error {
-	return a.applyNow(ctx, obj, desired, "")
-}
-
-// applyNow is ApplyNow knowing the resource version the object had before,
-// if read: an apply that leaves it unchanged is no rewrite.
-func (a *Applier) applyNow(ctx context.Context, obj *unstructured.Unstructured, desired, liveVersion string) error {
-	if desired == "" {
-		var err error
-		if desired, err = hashOf(obj.Object); err != nil {
-			return fmt.Errorf("hash %s: %w", describe(obj), err)
-		}
-	}
-	key := keyOf(obj)
+// applyNow applies obj, known to the Applier by key, with desired (its
+// digest with origin, see appliedDigest) and origin recorded in its
+// annotations, without looking at the live object again; liveVersion is
+// the resource version the object had before, if it existed: an apply
+// that leaves it unchanged is no rewrite. Writing the same content to one
+// object again and again (another writer keeps changing it) is throttled:
+// the write is not sent and a *ThrottledError says when to try again.
+func (a *Applier) applyNow(ctx context.Context, obj *unstructured.Unstructured, key, desired, origin, liveVersion string) error {
 	if wait, rewrites, ok := a.throttle.admit(key, desired); !ok {
 		return &ThrottledError{Object: describe(obj), Rewrites: rewrites, After: wait}
 	}
@@ -69,6 +59,9 @@ func (a *Applier) applyNow(ctx context.Context, obj *unstructured.Unstructured, 
 		annotations = map[string]string{}
 	}
 	annotations[AppliedHashAnnotation] = desired
+	if origin != "" {
+		annotations[OriginAnnotation] = origin
+	}
 	out.SetAnnotations(annotations)
 	if err := a.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(out),
 		client.FieldOwner(a.fieldManager), client.ForceOwnership); err != nil {
@@ -79,19 +72,12 @@ func (a *Applier) applyNow(ctx context.Context, obj *unstructured.Unstructured, 
 	return nil
 }
 
-// UnchangedDigest reports whether live, the object as it is now, still
-// holds what the Applier last applied as desired, for the object known
-// by its Key and Hash.
-func (a *Applier) UnchangedDigest(key, desired string, live metav1.Object) bool {
-	return a.unchanged(key, desired, live)
-}
-
 // Key returns the key the Applier knows obj by: its group, kind,
 // namespace and name.
 func Key(obj client.Object) string { return keyOf(obj) }
 
-// Forget drops what the Applier remembers of obj, so the next Apply writes.
-func (a *Applier) Forget(obj client.Object) {
+// forget drops what the Applier remembers of obj, so the next Apply writes.
+func (a *Applier) forget(obj client.Object) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.memo, keyOf(obj))
@@ -186,9 +172,6 @@ func CompactFieldSets(obj metav1.Object, manager string) {
 	}
 }
 
-// Hash returns a stable digest of an object's content.
-func Hash(obj *unstructured.Unstructured) (string, error) { return hashOf(obj.Object) }
-
 func hashOf(v any) (string, error) {
 	// encoding/json sorts map keys, so the encoding is stable.
 	b, err := json.Marshal(v)
@@ -212,12 +195,18 @@ func describe(obj client.Object) string {
 	return fmt.Sprintf("%s %s/%s", gvk.Kind, obj.GetNamespace(), obj.GetName())
 }
 
-// RemembersDigest reports whether the Applier applied the object known by
-// its Key and Hash as desired and has not forgotten it since: a cache that
-// does not show the object yet lags behind.
-func (a *Applier) RemembersDigest(key, desired string) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	m, ok := a.memo[key]
-	return ok && m.desired == desired
+// Delete deletes obj with background propagation (its dependents go
+// after it) and forgets what the Applier remembers of it. It reports
+// whether obj was deleted; one already gone is not, and is no error.
+func (a *Applier) Delete(ctx context.Context, obj client.Object) (bool, error) {
+	err := a.client.Delete(ctx, obj, client.PropagationPolicy(metav1.DeletePropagationBackground))
+	a.forget(obj)
+	a.throttle.forget(keyOf(obj))
+	switch {
+	case apierrors.IsNotFound(err):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("delete %s: %w", describe(obj), err)
+	}
+	return true, nil
 }

@@ -103,7 +103,7 @@ func (a *Applier) Prune(ctx context.Context, entries []v1alpha1.InventoryEntry) 
 		live.SetGroupVersionKind(gvkOf(e))
 		err := a.reader.Get(ctx, client.ObjectKey{Namespace: e.Namespace, Name: e.Name}, live)
 		if apierrors.IsNotFound(err) || isNoMatch(err) {
-			a.Forget(live)
+			a.forget(live)
 			continue
 		}
 		if err != nil {
@@ -122,12 +122,10 @@ func (a *Applier) Prune(ctx context.Context, entries []v1alpha1.InventoryEntry) 
 			cs.add(describe(live), Released)
 			continue
 		}
-		if err := a.client.Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("delete %s %s: %w", e.Kind, e.Name, err))
+		if _, err := a.Delete(ctx, live); err != nil {
+			errs = append(errs, err)
 			continue
 		}
-		a.Forget(live)
-		a.throttle.forget(keyOf(live))
 		cs.add(describe(live), Deleted)
 	}
 	return cs, joinErrors(errs)
@@ -182,7 +180,7 @@ func (a *Applier) release(ctx context.Context, live *metav1.PartialObjectMetadat
 	if err := a.patchMetadata(ctx, live, meta); err != nil {
 		return fmt.Errorf("release %s: %w", describe(live), err)
 	}
-	a.Forget(live)
+	a.forget(live)
 	return nil
 }
 

@@ -37,7 +37,7 @@ func TestNamespacesAreOnlyCreated(t *testing.T) {
 	}
 	opts := apply.ApplyOptions{Component: "servicelb"}
 
-	cs, err := a.ApplyAll(ctx, []*unstructured.Unstructured{rendered("svclb"), rendered("theirs")}, opts)
+	cs, err := a.Apply(ctx, apply.Objects(rendered("svclb"), rendered("theirs")), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestNamespacesAreOnlyCreated(t *testing.T) {
 	}
 
 	counter.Reset()
-	if _, err := a.ApplyAll(ctx, []*unstructured.Unstructured{rendered("svclb"), rendered("theirs")}, opts); err != nil {
+	if _, err := a.Apply(ctx, apply.Objects(rendered("svclb"), rendered("theirs")), opts); err != nil {
 		t.Fatal(err)
 	}
 	if w := counter.Writes(); w != 0 {

@@ -36,13 +36,10 @@ func ObjectSetMarkers(live metav1.Object) (labels, annotations []string) {
 	return labels, annotations
 }
 
-// dropObjectSetMarkers removes K3s's objectset labels and annotations from
-// an object wharf adopted, so that disabling the component in K3s no
-// longer deletes it. It takes a JSON merge patch: server-side apply cannot
-// remove fields another manager owns. Nothing is written when live has no
-// such markers.
-func (a *Applier) dropObjectSetMarkers(ctx context.Context, live *metav1.PartialObjectMetadata) error {
-	labelKeys, annotationKeys := ObjectSetMarkers(live)
+// removeMetadata removes the label and annotation keys from live in one
+// JSON merge patch (server-side apply cannot remove fields another manager
+// owns). Nothing is written when both are empty.
+func (a *Applier) removeMetadata(ctx context.Context, live *metav1.PartialObjectMetadata, labelKeys, annotationKeys []string) error {
 	if len(labelKeys) == 0 && len(annotationKeys) == 0 {
 		return nil
 	}
@@ -62,7 +59,7 @@ func (a *Applier) dropObjectSetMarkers(ctx context.Context, live *metav1.Partial
 		meta["annotations"] = annotations
 	}
 	if err := a.patchMetadata(ctx, live, meta); err != nil {
-		return fmt.Errorf("remove the k3s objectset markers of %s: %w", describe(live), err)
+		return fmt.Errorf("remove labels %v and annotations %v of %s: %w", labelKeys, annotationKeys, describe(live), err)
 	}
 	return nil
 }

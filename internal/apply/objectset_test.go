@@ -72,9 +72,9 @@ func TestAdoptionDropsK3sObjectSetMarkers(t *testing.T) {
 	}
 	c, counter := countedClient(t, env)
 	a := apply.New(c, c, "wharf-test")
-	adoptAll := apply.ApplyOptions{Component: "coredns", Adopt: func(*unstructured.Unstructured) bool { return true }}
+	adoptAll := apply.ApplyOptions{Component: "coredns", Adopt: func(*unstructured.Unstructured, metav1.Object) bool { return true }}
 
-	cs, err := a.ApplyAll(ctx, []*unstructured.Unstructured{rendered("k3s-coredns")}, adoptAll)
+	cs, err := a.Apply(ctx, apply.Objects(rendered("k3s-coredns")), adoptAll)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestAdoptionDropsK3sObjectSetMarkers(t *testing.T) {
 
 	// Nothing left to remove: the next apply writes nothing.
 	counter.Reset()
-	if _, err := a.ApplyAll(ctx, []*unstructured.Unstructured{rendered("k3s-coredns")}, adoptAll); err != nil {
+	if _, err := a.Apply(ctx, apply.Objects(rendered("k3s-coredns")), adoptAll); err != nil {
 		t.Fatal(err)
 	}
 	if w := counter.Writes(); w != 0 {
@@ -115,7 +115,7 @@ func TestAdoptionDropsK3sObjectSetMarkers(t *testing.T) {
 	if err := env.Client.Update(ctx, again, client.FieldOwner("k3s")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.ApplyAll(ctx, []*unstructured.Unstructured{rendered("k3s-coredns")}, adoptAll); err != nil {
+	if _, err := a.Apply(ctx, apply.Objects(rendered("k3s-coredns")), adoptAll); err != nil {
 		t.Fatal(err)
 	}
 	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(got), again); err != nil {
@@ -128,11 +128,11 @@ func TestAdoptionDropsK3sObjectSetMarkers(t *testing.T) {
 	// An object wharf created is never stripped, whatever it carries.
 	created := rendered("wharf-made")
 	created.SetLabels(map[string]string{"objectset.rio.cattle.io/hash": "abc", apply.ManagedByLabel: apply.ManagedByValue, apply.ComponentLabel: "coredns"})
-	if _, err := a.ApplyAll(ctx, []*unstructured.Unstructured{created}, adoptAll); err != nil {
+	if _, err := a.Apply(ctx, apply.Objects(created), adoptAll); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
-		if _, err := a.ApplyAll(ctx, []*unstructured.Unstructured{created.DeepCopy()}, adoptAll); err != nil {
+		if _, err := a.Apply(ctx, apply.Objects(created.DeepCopy()), adoptAll); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -55,7 +55,7 @@ func TestApplyAndPruneWhatWharfHolds(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, err := a.ApplyAll(ctx, []*unstructured.Unstructured{cm("created"), cm("theirs"), cm("coredns-held")}, apply.ApplyOptions{Component: "traefik"})
+	_, err := a.Apply(ctx, apply.Objects(cm("created"), cm("theirs"), cm("coredns-held")), apply.ApplyOptions{Component: "traefik"})
 	var conflict *apply.ConflictError
 	if !errors.As(err, &conflict) || len(conflict.Conflicts) != 2 {
 		t.Fatalf("apply over others' objects: %v, want 2 conflicts", err)
@@ -71,8 +71,8 @@ func TestApplyAndPruneWhatWharfHolds(t *testing.T) {
 	if err := c.Create(ctx, helmOwned); err != nil {
 		t.Fatal(err)
 	}
-	adopt := apply.ApplyOptions{Component: "traefik", Adopt: func(o *unstructured.Unstructured) bool { return o.GetName() == "adopted" }}
-	cs, err := a.ApplyAll(ctx, []*unstructured.Unstructured{cm("created"), cm("adopted"), cm("taken")}, adopt)
+	adopt := apply.ApplyOptions{Component: "traefik", Adopt: func(o *unstructured.Unstructured, _ metav1.Object) bool { return o.GetName() == "adopted" }}
+	cs, err := a.Apply(ctx, apply.Objects(cm("created"), cm("adopted"), cm("taken")), adopt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,13 +141,13 @@ func TestARestartedApplierWritesOnlyWhatChanged(t *testing.T) {
 	c, counter := countedClient(t, env)
 	opts := apply.ApplyOptions{Component: "coredns"}
 	objs := func() []*unstructured.Unstructured { return []*unstructured.Unstructured{rendered("corefile")} }
-	if _, err := apply.New(c, c, "wharf-test").ApplyAll(ctx, objs(), opts); err != nil {
+	if _, err := apply.New(c, c, "wharf-test").Apply(ctx, apply.Objects(objs()...), opts); err != nil {
 		t.Fatal(err)
 	}
 
 	restarted := apply.New(c, c, "wharf-test")
 	counter.Reset()
-	cs, err := restarted.ApplyAll(ctx, objs(), opts)
+	cs, err := restarted.Apply(ctx, apply.Objects(objs()...), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestARestartedApplierWritesOnlyWhatChanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, a := range []*apply.Applier{restarted, apply.New(c, c, "wharf-test")} {
-		cs, err := a.ApplyAll(ctx, objs(), opts)
+		cs, err := a.Apply(ctx, apply.Objects(objs()...), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
