@@ -27,8 +27,9 @@ const (
 	// eligible node, no eligible node, a port or namespace the tenant
 	// policy refuses, a Service the DaemonSet cannot be built for).
 	ReasonPending = "Pending"
-	// ReasonFailed: the API server refused the svclb DaemonSet, or the
-	// DaemonSet controller cannot create its pods.
+	// ReasonFailed: the API server refused the svclb DaemonSet, its name
+	// is taken by a DaemonSet wharf did not create, or the DaemonSet
+	// controller cannot create its pods.
 	ReasonFailed = "Failed"
 	// ReasonNoReadyNode: the Service had an ingress and none of its svclb
 	// pods is Ready now.

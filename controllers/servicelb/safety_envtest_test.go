@@ -48,6 +48,8 @@ func TestServiceLBSafety(t *testing.T) {
 	k3sMade := createService(t, c, lbService("k3s-made", 8108, nil))
 	k3sDS := createK3sDaemonSet(t, c, cn, k3sMade)
 	k3sWritten := k3sServedService(t, c)
+	squatted := createService(t, c, lbService("squatted", 8109, nil))
+	squatter := createSquatterDaemonSet(t, c, squatted)
 	oldK3s := createService(t, c, &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "old-k3s", Namespace: "default", Finalizers: []string{servicelb.LegacyFinalizer}},
 		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}},
@@ -99,6 +101,17 @@ func TestServiceLBSafety(t *testing.T) {
 			}
 			return nil
 		})
+	})
+
+	t.Run("a DaemonSet of the svclb name that wharf did not create is left alone", func(t *testing.T) {
+		wantCondition(t, c, "squatted", metav1.ConditionFalse, servicelb.ReasonFailed, "wharf did not create")
+		got := &appsv1.DaemonSet{}
+		if err := c.Get(ctx, client.ObjectKeyFromObject(squatter), got); err != nil {
+			t.Fatal(err)
+		}
+		if got.ResourceVersion != squatter.ResourceVersion || len(got.Labels) != 1 {
+			t.Errorf("the DaemonSet wharf did not create was changed: labels %v, resource version %s (was %s)", got.Labels, got.ResourceVersion, squatter.ResourceVersion)
+		}
 	})
 
 	t.Run("K3s's start-up clean-up deletes no svclb DaemonSet", func(t *testing.T) {
@@ -335,6 +348,28 @@ func createK3sDaemonSet(t *testing.T, c client.Client, cn *v1alpha1.ClusterNetwo
 		"objectset.rio.cattle.io/hash": "2f5b0ac1b6b1c4bd2c1d6b0f6e0d9f4a8e7c3b21",
 	}
 	if err := c.Create(context.Background(), ds, client.FieldOwner("k3s")); err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+// createSquatterDaemonSet creates, as someone other than wharf or K3s, a
+// DaemonSet under the name of svc's svclb DaemonSet, without K3s's
+// svccontroller labels.
+func createSquatterDaemonSet(t *testing.T, c client.Client, svc *corev1.Service) *appsv1.DaemonSet {
+	t.Helper()
+	labels := map[string]string{"app": "squatter"}
+	ds := &appsv1.DaemonSet{
+		ObjectMeta: metav1.ObjectMeta{Name: servicelb.DaemonSetName(svc), Namespace: "kube-system", Labels: labels},
+		Spec: appsv1.DaemonSetSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "squatter", Image: "example.com/squatter:1"}}},
+			},
+		},
+	}
+	if err := c.Create(context.Background(), ds, client.FieldOwner("someone")); err != nil {
 		t.Fatal(err)
 	}
 	return ds

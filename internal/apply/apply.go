@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/wharf-dev/wharf/api/v1alpha1"
@@ -114,7 +115,7 @@ func (a *Applier) plan(ctx context.Context, objs []Desired, opts ApplyOptions) (
 			return nil, err
 		}
 		p := plan{desired: d, live: live}
-		if Inventoried(d.metadata()) {
+		if d.inventoried() {
 			var conflict *Conflict
 			if p.origin, conflict, err = a.decide(&p.desired, live, opts, held); err != nil {
 				return nil, err
@@ -137,11 +138,16 @@ func (a *Applier) plan(ctx context.Context, objs []Desired, opts ApplyOptions) (
 func (a *Applier) readLive(ctx context.Context, d *Desired, live client.Reader) (*metav1.PartialObjectMetadata, error) {
 	m := &metav1.PartialObjectMetadata{}
 	m.SetGroupVersionKind(d.gvk)
-	reader := live
-	if reader == nil {
-		reader = a.reader
+	var err error
+	if live == nil {
+		err = a.reader.Get(ctx, d.key, m)
+	} else {
+		// Read without a copy (ServiceLB reads a DaemonSet's metadata on
+		// each of its 50 reconciles per Service): Apply never changes live,
+		// and the shallow copy's kind is its own to set.
+		err = live.Get(ctx, d.key, m, client.UnsafeDisableDeepCopy)
+		m.SetGroupVersionKind(d.gvk)
 	}
-	err := reader.Get(ctx, d.key, m)
 	if apierrors.IsNotFound(err) && live != nil {
 		// The cache does not show the object: it does not exist, the
 		// cache lags or holds only part of the kind. The API server says.
@@ -163,7 +169,7 @@ func (a *Applier) readLive(ctx context.Context, d *Desired, live client.Reader) 
 // applyOne applies one planned object unless it is unchanged, then tidies
 // its metadata (see tidy).
 func (a *Applier) applyOne(ctx context.Context, p *plan, opts ApplyOptions) (Action, error) {
-	if !Inventoried(p.desired.metadata()) {
+	if !p.desired.inventoried() {
 		return a.ensureNamespace(ctx, &p.desired, p.live)
 	}
 	content, err := p.desired.Digest()
@@ -259,10 +265,9 @@ func (a *Applier) tidy(ctx context.Context, live *metav1.PartialObjectMetadata, 
 // ServiceLB's), never changes one, and never deletes one, since deleting
 // a Namespace deletes everything in it, which wharf did not all create.
 // This also keeps the manager's rights on Namespaces to get and create.
-func Inventoried(obj client.Object) bool {
-	gvk := obj.GetObjectKind().GroupVersionKind()
-	return gvk.Group != "" || gvk.Kind != "Namespace"
-}
+func Inventoried(obj client.Object) bool { return inventoried(obj.GetObjectKind().GroupVersionKind()) }
+
+func inventoried(gvk schema.GroupVersionKind) bool { return gvk.Group != "" || gvk.Kind != "Namespace" }
 
 // ensureNamespace creates the Namespace d names when live says it does
 // not exist, without wharf's labels (wharf does not hold it afterwards).

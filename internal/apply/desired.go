@@ -85,7 +85,16 @@ func (d *Desired) metadata() *unstructured.Unstructured {
 	return u
 }
 
-func (d *Desired) describe() string { return describe(d.metadata()) }
+func (d *Desired) describe() string {
+	if d.key.Namespace == "" {
+		return d.gvk.Kind + " " + d.key.Name
+	}
+	return d.gvk.Kind + " " + d.key.Namespace + "/" + d.key.Name
+}
+
+// inventoried reports whether the object is recorded in the inventory (see
+// Inventoried).
+func (d *Desired) inventoried() bool { return inventoried(d.gvk) }
 
 func (d *Desired) applierKey() string {
 	return d.gvk.Group + "/" + d.gvk.Kind + "/" + d.key.Namespace + "/" + d.key.Name

@@ -28,8 +28,13 @@ type Observer struct {
 	mu        sync.Mutex
 	podReady  map[string]map[string]time.Time // Service -> pod -> first seen Ready
 	ingressAt map[string]time.Time            // Service -> first seen with full ingress
-	done      chan struct{}
-	doneOnce  sync.Once
+	// The API server's own times, to one second: when the status write
+	// that turned each pod Ready, and the one that gave each Service its
+	// full ingress, reached it (their managed-fields times).
+	podReadyServer map[string]map[string]time.Time
+	ingressWritten map[string]time.Time
+	done           chan struct{}
+	doneOnce       sync.Once
 }
 
 // NewObserver returns an Observer for Services with the expected ingress.
@@ -39,7 +44,10 @@ func NewObserver(expected map[string][]string) *Observer {
 		want:      map[string]int{},
 		podReady:  map[string]map[string]time.Time{},
 		ingressAt: map[string]time.Time{},
-		done:      make(chan struct{}),
+
+		podReadyServer: map[string]map[string]time.Time{},
+		ingressWritten: map[string]time.Time{},
+		done:           make(chan struct{}),
 	}
 	for name, ips := range expected {
 		o.want[name] = len(ips)
@@ -93,6 +101,28 @@ func (o *Observer) pod(obj any) {
 	if _, seen := m[pod.Name]; !seen {
 		m[pod.Name] = now
 	}
+	server := o.podReadyServer[svc]
+	if server == nil {
+		server = map[string]time.Time{}
+		o.podReadyServer[svc] = server
+	}
+	if _, seen := server[pod.Name]; !seen {
+		// Not the Ready condition's lastTransitionTime: kwok sets it
+		// before its write reaches a loaded API server, seconds earlier.
+		server[pod.Name] = statusWritten(pod.ManagedFields)
+	}
+}
+
+// statusWritten returns the time of the newest write to an object's
+// status, as its managed fields record it (one-second resolution).
+func statusWritten(fields []metav1.ManagedFieldsEntry) time.Time {
+	var at time.Time
+	for _, mf := range fields {
+		if mf.Subresource == "status" && mf.Time != nil && mf.Time.After(at) {
+			at = mf.Time.Time
+		}
+	}
+	return at
 }
 
 func (o *Observer) service(obj any) {
@@ -119,6 +149,7 @@ func (o *Observer) service(obj any) {
 		return
 	}
 	o.ingressAt[svc.Name] = now
+	o.ingressWritten[svc.Name] = statusWritten(svc.ManagedFields)
 	if len(o.ingressAt) == len(o.expected) {
 		o.doneOnce.Do(func() { close(o.done) })
 	}
@@ -169,6 +200,33 @@ func (o *Observer) StatusLatencies() []time.Duration {
 			}
 		}
 		out = append(out, max(at.Sub(last), 0))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ServerStatusLatencies returns StatusLatencies' times as the API server
+// recorded them: per converged Service, from the status write that turned
+// the last of its svclb pods Ready to the one that gave it its full
+// ingress, each to one second. It leaves out how late the observer's own watches deliver
+// the pod and Service events, which StatusLatencies counts when they lag
+// differently.
+func (o *Observer) ServerStatusLatencies() []time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []time.Duration
+	for svc, written := range o.ingressWritten {
+		pods := o.podReadyServer[svc]
+		if len(pods) < o.want[svc] || written.IsZero() {
+			continue
+		}
+		var last time.Time
+		for _, t := range pods {
+			if t.After(last) {
+				last = t
+			}
+		}
+		out = append(out, max(written.Sub(last), 0))
 	}
 	slices.Sort(out)
 	return out

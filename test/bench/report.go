@@ -58,6 +58,11 @@ type PhaseResult struct {
 	// StatusLatency is, per Service, the time from its last svclb pod
 	// turning Ready to its full ingress being visible.
 	StatusLatency Latency `json:"statusLatency"`
+	// ServerStatusLatency is StatusLatency from the API server's own
+	// times (the managed-fields times of the status writes that turned the
+	// pods Ready and gave the Service its ingress), to one second: it
+	// leaves out the observer's watch delays.
+	ServerStatusLatency Latency `json:"serverStatusLatency"`
 	// ReadySpread is, per Service, the time from its first svclb pod
 	// turning Ready to its last: the cluster's pace, which decides how many
 	// ingress writes publishing each Ready node without delay would take.

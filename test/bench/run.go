@@ -196,15 +196,16 @@ func measureConvergence(ctx context.Context, env *Env, proxy *Proxy, opts Option
 		return nil, time.Time{}, err
 	}
 	return &PhaseResult{
-		SvclbPodEvents:     podEvents,
-		EventsByReason:     reasons,
-		LoadAverage:        [2]float64{load0, load1},
-		ConvergenceSeconds: round3(end.Sub(start).Seconds()),
-		CreateSeconds:      round3(created.Sub(start).Seconds()),
-		StatusLatency:      latency(obs.StatusLatencies()),
-		ReadySpread:        latency(obs.ReadySpreads()),
-		Convergence:        countRequests(proxy.Requests(), start, end.Add(opts.Settle), opts.Scale.Services),
-		Curve:              curve(obs.Timeline(), start, 400),
+		SvclbPodEvents:      podEvents,
+		EventsByReason:      reasons,
+		LoadAverage:         [2]float64{load0, load1},
+		ConvergenceSeconds:  round3(end.Sub(start).Seconds()),
+		CreateSeconds:       round3(created.Sub(start).Seconds()),
+		StatusLatency:       latency(obs.StatusLatencies()),
+		ServerStatusLatency: latency(obs.ServerStatusLatencies()),
+		ReadySpread:         latency(obs.ReadySpreads()),
+		Convergence:         countRequests(proxy.Requests(), start, end.Add(opts.Settle), opts.Scale.Services),
+		Curve:               curve(obs.Timeline(), start, 400),
 	}, start, nil
 }
 
