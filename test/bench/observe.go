@@ -187,10 +187,29 @@ func (o *Observer) Timeline() []time.Time {
 func (o *Observer) StatusLatencies() []time.Duration {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	return o.latencies(o.ingressAt, o.podReady)
+}
+
+// ServerStatusLatencies returns StatusLatencies' times as the API server
+// recorded them: per converged Service, from the status write that turned
+// the last of its svclb pods Ready to the one that gave it its full
+// ingress, each to one second. It leaves out how late the observer's own
+// watches deliver the pod and Service events, which StatusLatencies counts
+// when they lag differently.
+func (o *Observer) ServerStatusLatencies() []time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.latencies(o.ingressWritten, o.podReadyServer)
+}
+
+// latencies returns, sorted, per Service of ingress with all its pods in
+// ready, the time from its last pod's time to its ingress time (at least
+// zero). The caller holds o.mu.
+func (o *Observer) latencies(ingress map[string]time.Time, ready map[string]map[string]time.Time) []time.Duration {
 	var out []time.Duration
-	for svc, at := range o.ingressAt {
-		pods := o.podReady[svc]
-		if len(pods) < o.want[svc] {
+	for svc, at := range ingress {
+		pods := ready[svc]
+		if len(pods) < o.want[svc] || at.IsZero() {
 			continue
 		}
 		var last time.Time
@@ -200,33 +219,6 @@ func (o *Observer) StatusLatencies() []time.Duration {
 			}
 		}
 		out = append(out, max(at.Sub(last), 0))
-	}
-	slices.Sort(out)
-	return out
-}
-
-// ServerStatusLatencies returns StatusLatencies' times as the API server
-// recorded them: per converged Service, from the status write that turned
-// the last of its svclb pods Ready to the one that gave it its full
-// ingress, each to one second. It leaves out how late the observer's own watches deliver
-// the pod and Service events, which StatusLatencies counts when they lag
-// differently.
-func (o *Observer) ServerStatusLatencies() []time.Duration {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var out []time.Duration
-	for svc, written := range o.ingressWritten {
-		pods := o.podReadyServer[svc]
-		if len(pods) < o.want[svc] || written.IsZero() {
-			continue
-		}
-		var last time.Time
-		for _, t := range pods {
-			if t.After(last) {
-				last = t
-			}
-		}
-		out = append(out, max(written.Sub(last), 0))
 	}
 	slices.Sort(out)
 	return out
