@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -183,16 +184,25 @@ func hashOf(v any) (string, error) {
 }
 
 func keyOf(obj client.Object) string {
-	gvk := obj.GetObjectKind().GroupVersionKind()
-	return gvk.Group + "/" + gvk.Kind + "/" + obj.GetNamespace() + "/" + obj.GetName()
+	return keyFor(obj.GetObjectKind().GroupVersionKind(), client.ObjectKeyFromObject(obj))
+}
+
+// keyFor is the key the Applier knows the object of kind gvk named key by.
+func keyFor(gvk schema.GroupVersionKind, key types.NamespacedName) string {
+	return gvk.Group + "/" + gvk.Kind + "/" + key.Namespace + "/" + key.Name
 }
 
 func describe(obj client.Object) string {
-	gvk := obj.GetObjectKind().GroupVersionKind()
-	if obj.GetNamespace() == "" {
-		return fmt.Sprintf("%s %s", gvk.Kind, obj.GetName())
+	return describeFor(obj.GetObjectKind().GroupVersionKind(), client.ObjectKeyFromObject(obj))
+}
+
+// describeFor names the object of kind gvk named key as in "Deployment
+// kube-system/coredns", or "ClusterRole system:coredns" without a namespace.
+func describeFor(gvk schema.GroupVersionKind, key types.NamespacedName) string {
+	if key.Namespace == "" {
+		return gvk.Kind + " " + key.Name
 	}
-	return fmt.Sprintf("%s %s/%s", gvk.Kind, obj.GetNamespace(), obj.GetName())
+	return gvk.Kind + " " + key.Namespace + "/" + key.Name
 }
 
 // Delete deletes obj with background propagation (its dependents go

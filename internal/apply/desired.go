@@ -85,20 +85,13 @@ func (d *Desired) metadata() *unstructured.Unstructured {
 	return u
 }
 
-func (d *Desired) describe() string {
-	if d.key.Namespace == "" {
-		return d.gvk.Kind + " " + d.key.Name
-	}
-	return d.gvk.Kind + " " + d.key.Namespace + "/" + d.key.Name
-}
+func (d *Desired) describe() string { return describeFor(d.gvk, d.key) }
 
 // inventoried reports whether the object is recorded in the inventory (see
 // Inventoried).
 func (d *Desired) inventoried() bool { return inventoried(d.gvk) }
 
-func (d *Desired) applierKey() string {
-	return d.gvk.Group + "/" + d.gvk.Kind + "/" + d.key.Namespace + "/" + d.key.Name
-}
+func (d *Desired) applierKey() string { return keyFor(d.gvk, d.key) }
 
 // appliedDigest is what AppliedHashAnnotation records: the content digest
 // together with the origin the Applier records beside it, so that an
