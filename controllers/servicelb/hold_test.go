@@ -1,13 +1,20 @@
 package servicelb
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
 func ingressOf(ips ...string) []corev1.LoadBalancerIngress {
@@ -118,5 +125,111 @@ func TestPodChanged(t *testing.T) {
 	}
 	if !p.Create(event.CreateEvent{Object: podRecord(&ready)}) || !p.Delete(event.DeleteEvent{Object: podRecord(&ready)}) {
 		t.Error("a Ready pod seen first (a relist) or a deleted pod does not reconcile its Service")
+	}
+}
+
+// TestHeldPodEvents: while a Service's ingress is held, a pod turning Ready
+// with another pod of the Service still starting reconciles the Service
+// only when the hold ends; the last pod turning Ready, any other pod event
+// and any pod of a Service not held reconcile it at once.
+func TestHeldPodEvents(t *testing.T) {
+	web := types.NamespacedName{Namespace: "default", Name: "web"}
+	pod := func(name, nodeName string, ready bool) *svclbPod {
+		p := svclbPodFixture()
+		p.Name, p.Spec.NodeName = name, nodeName
+		if !ready {
+			p.Status.Conditions[0].Status = corev1.ConditionFalse
+		}
+		return podRecord(p)
+	}
+	for _, tc := range []struct {
+		name      string
+		held      bool
+		others    []*svclbPod
+		old, cur  *svclbPod
+		wantLater bool
+	}{
+		{name: "held, another pod starting: when the hold ends", held: true,
+			others: []*svclbPod{pod("b", "n2", false)}, old: pod("a", "n1", false), cur: pod("a", "n1", true), wantLater: true},
+		{name: "held, the last pod turned Ready: at once", held: true,
+			others: []*svclbPod{pod("b", "n2", true)}, old: pod("a", "n1", false), cur: pod("a", "n1", true)},
+		{name: "not held: at once",
+			others: []*svclbPod{pod("b", "n2", false)}, old: pod("a", "n1", false), cur: pod("a", "n1", true)},
+		{name: "held, a pod lost Ready: at once", held: true,
+			others: []*svclbPod{pod("b", "n2", false)}, old: pod("a", "n1", true), cur: pod("a", "n1", false)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Reconciler{Pods: newPodIndex(&toolscache.ListWatch{})}
+			for _, p := range append(tc.others, tc.cur) {
+				if err := r.Pods.informer.GetIndexer().Add(p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			const hold = 300 * time.Millisecond
+			if tc.held {
+				r.holds.hold(web, time.Now(), time.Now().Add(hold))
+			}
+			q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
+			defer q.ShutDown()
+			r.podEvents().Update(context.Background(), event.UpdateEvent{ObjectOld: tc.old, ObjectNew: tc.cur}, q)
+			if got, want := q.Len(), map[bool]int{false: 1, true: 0}[tc.wantLater]; got != want {
+				t.Fatalf("Services queued at once = %d, want %d", got, want)
+			}
+			if !tc.wantLater {
+				return
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for q.Len() == 0 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if q.Len() != 1 {
+				t.Fatal("the Service was not queued when its hold ended")
+			}
+			if req, _ := q.Get(); req.NamespacedName != web {
+				t.Errorf("queued %v, want %v", req.NamespacedName, web)
+			}
+		})
+	}
+}
+
+// TestPodEventPriority: a svclb pod's change is queued before the rechecks
+// ServiceLB schedules itself; only the pods listed at start come with them.
+// The records carry no resource version, so controller-runtime's own
+// handlers queued every pod event at the low priority of an unchanged one.
+func TestPodEventPriority(t *testing.T) {
+	r := &Reconciler{Pods: newPodIndex(&toolscache.ListWatch{})}
+	bound := svclbPodFixture()
+	bound.Status.Conditions[0].Status = corev1.ConditionFalse
+	ready := svclbPodFixture()
+	for _, tc := range []struct {
+		name string
+		add  func(q workqueue.TypedRateLimitingInterface[reconcile.Request])
+		want int
+	}{
+		{name: "turned Ready", want: 0, add: func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.podEvents().Update(context.Background(), event.UpdateEvent{ObjectOld: podRecord(bound), ObjectNew: podRecord(ready)}, q)
+		}},
+		{name: "deleted", want: 0, add: func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.podEvents().Delete(context.Background(), event.DeleteEvent{Object: podRecord(ready)}, q)
+		}},
+		{name: "listed at start", want: handler.LowPriority, add: func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.podEvents().Create(context.Background(), event.CreateEvent{Object: podRecord(ready), IsInInitialList: true}, q)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := priorityqueue.New[reconcile.Request]("test")
+			defer q.ShutDown()
+			tc.add(q)
+			req, priority, _ := q.GetWithPriority()
+			if req.Name != "web" || priority != tc.want {
+				t.Errorf("queued %v at priority %d, want web at %d", req.NamespacedName, priority, tc.want)
+			}
+			if tc.want > recheckPriority != (priority > recheckPriority) {
+				t.Errorf("priority %d against the rechecks' %d", priority, recheckPriority)
+			}
+		})
+	}
+	if got := recheck(time.Second).Priority; got == nil || *got != recheckPriority {
+		t.Errorf("a recheck's priority = %v, want %d", got, recheckPriority)
 	}
 }

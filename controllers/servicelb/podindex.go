@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -127,16 +126,23 @@ type PodIndex struct {
 }
 
 // NewPodIndex returns the index of the svclb pods cfg's API server serves;
-// Run fills it.
+// Start fills it. Its client asks for protobuf and decodes only the fields
+// a record keeps (slimPods).
 func NewPodIndex(cfg *rest.Config) (*PodIndex, error) {
 	cfg = rest.CopyConfig(cfg)
 	cfg.ContentType = runtime.ContentTypeProtobuf
 	cfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
-	cs, err := kubernetes.NewForConfig(cfg)
+	cfg.APIPath = "/api"
+	cfg.GroupVersion = &corev1.SchemeGroupVersion
+	cfg.NegotiatedSerializer = newSlimPods()
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = rest.DefaultKubernetesUserAgent()
+	}
+	rc, err := rest.RESTClientFor(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("client for the svclb pod index: %w", err)
 	}
-	lw := toolscache.NewFilteredListWatchFromClient(cs.CoreV1().RESTClient(), "pods", metav1.NamespaceAll,
+	lw := toolscache.NewFilteredListWatchFromClient(rc, "pods", metav1.NamespaceAll,
 		func(o *metav1.ListOptions) { o.LabelSelector = SvcNameLabel })
 	return newPodIndex(lw), nil
 }
@@ -170,6 +176,19 @@ func (x *PodIndex) NeedLeaderElection() bool { return false }
 func (x *PodIndex) Of(svc types.NamespacedName) []*svclbPod {
 	objs, _ := x.informer.GetIndexer().ByIndex(byServiceIndex, svc.String())
 	return records(objs)
+}
+
+// Starting reports whether a pod of svc made by the DaemonSet ds (in
+// namespace ns) is still starting in the index: neither Ready, nor being
+// deleted, nor refused by the scheduler (see startingPods).
+func (x *PodIndex) Starting(svc types.NamespacedName, ns, ds string) bool {
+	objs, _ := x.informer.GetIndexer().ByIndex(byServiceIndex, svc.String())
+	for _, o := range objs {
+		if p, ok := o.(*svclbPod); ok && p.Namespace == ns && p.DaemonSet == ds && startingPods([]*svclbPod{p}) == 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // All returns the records of every svclb pod, read-only as Of's.

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	"github.com/wharf-dev/wharf/internal/apply"
 	"github.com/wharf-dev/wharf/internal/requeue"
@@ -88,7 +89,7 @@ func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg setting
 			// Retried with a backoff of its own, slower than the
 			// controller's; the Event goes out once per new message.
 			err := r.report(ctx, svc, current, pending{action: actionApplyRefused, failed: true, reason: reason})
-			return requeue.After(r.refused.next(client.ObjectKeyFromObject(svc))), err
+			return recheck(r.refused.next(client.ObjectKeyFromObject(svc))), err
 		}
 		return ctrl.Result{}, err
 	}
@@ -101,12 +102,33 @@ func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg setting
 		return ctrl.Result{}, err
 	}
 	if wait := r.holdPartial(svc, obs); wait > 0 {
-		return requeue.After(wait), nil
+		// The end of a hold writes the ingress: as urgent as an event.
+		res := requeue.After(wait)
+		res.Priority = new(0)
+		return res, nil
 	}
 	if err := r.publish(ctx, svc, obs); err != nil {
 		return ctrl.Result{}, err
 	}
-	return requeue.After(obs.recheck), nil
+	return recheck(obs.recheck), nil
+}
+
+// recheckPriority is the priority (controller-runtime's priority queue) of
+// the looks ServiceLB schedules for itself without an event: a DaemonSet
+// without pods (creationFailure) and a refused apply's backoff. Right
+// after a burst of new Services they are most of the queue, and waiting
+// behind them the events of pods turning Ready held back ingresses by
+// seconds (make bench POOL=all, docs/performance.md).
+const recheckPriority = handler.LowPriority
+
+// recheck returns the result that looks at a Service again after d, or
+// not at all when d is 0, at recheckPriority.
+func recheck(d time.Duration) ctrl.Result {
+	res := requeue.After(d)
+	if res.RequeueAfter > 0 {
+		res.Priority = new(recheckPriority)
+	}
+	return res
 }
 
 // holdFirstFor bounds how long a Service's first nodes wait for the pods
@@ -159,43 +181,58 @@ func partialHold(current []corev1.LoadBalancerIngress, obs observation, since, n
 func (r *Reconciler) holdPartial(svc *corev1.Service, obs observation) time.Duration {
 	key := client.ObjectKeyFromObject(svc)
 	since := r.holds.since(key)
-	wait := partialHold(svc.Status.LoadBalancer.Ingress, obs, since, time.Now())
+	now := time.Now()
+	wait := partialHold(svc.Status.LoadBalancer.Ingress, obs, since, now)
 	if wait == 0 {
 		r.holds.forget(key)
-	} else if since.IsZero() {
-		r.holds.begin(key, time.Now())
+		return 0
 	}
+	if since.IsZero() {
+		since = now
+	}
+	r.holds.hold(key, since, now.Add(wait))
 	return wait
 }
 
-// holdTimes notes since when each Service's partial ingress is held back.
-// It only decides when a write happens, never what it holds: lost with a
-// restart, the hold starts again, so an ingress waits at most twice
-// holdPartialFor.
+// holdTimes notes, for each Service whose partial ingress is held back,
+// since when and until when. It only decides when a write happens, never
+// what it holds: lost with a restart, the hold starts again, so an ingress
+// waits at most twice holdPartialFor.
 type holdTimes struct {
 	mu    sync.Mutex
-	begun map[types.NamespacedName]time.Time
+	holds map[types.NamespacedName]heldIngress
 }
 
+type heldIngress struct{ begun, until time.Time }
+
+// since returns when the hold of key began, or zero.
 func (h *holdTimes) since(key types.NamespacedName) time.Time {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.begun[key]
+	return h.holds[key].begun
 }
 
-func (h *holdTimes) begin(key types.NamespacedName, t time.Time) {
+// until returns when the hold of key ends, or zero.
+func (h *holdTimes) until(key types.NamespacedName) time.Time {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.begun == nil {
-		h.begun = map[types.NamespacedName]time.Time{}
+	return h.holds[key].until
+}
+
+// hold records that the ingress of key is held since begun, until until.
+func (h *holdTimes) hold(key types.NamespacedName, begun, until time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.holds == nil {
+		h.holds = map[types.NamespacedName]heldIngress{}
 	}
-	h.begun[key] = t
+	h.holds[key] = heldIngress{begun: begun, until: until}
 }
 
 func (h *holdTimes) forget(key types.NamespacedName) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	delete(h.begun, key)
+	delete(h.holds, key)
 }
 
 // publish writes the observed ingress and the Service's condition to svc

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -17,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -59,7 +61,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named(ControllerName).
 		For(&corev1.Service{}, builder.WithPredicates(serviceRelevant())).
 		Watches(daemonSetMetadata(), r.daemonSetHandler(), builder.OnlyMetadata).
-		WatchesRawSource(r.Pods.Source(handler.EnqueueRequestsFromMapFunc(podService), podChanged())).
+		WatchesRawSource(r.Pods.Source(r.podEvents(), podChanged())).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.allServices), builder.WithPredicates(nodeChanged())).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.localService)).
 		Watches(namespaceMetadata(), handler.EnqueueRequestsFromMapFunc(r.namespaceServices),
@@ -270,6 +272,80 @@ func podChanged() predicate.Predicate {
 				!equality.Semantic.DeepEqual(o.Refused, n.Refused) || !o.DeletionTimestamp.Equal(n.DeletionTimestamp)
 		},
 	}
+}
+
+// podEvents enqueues the Service of a svclb pod, except for a pod turning
+// Ready while its Service's ingress is held (holdPartial) and another pod
+// of the same DaemonSet is still starting in the index: that Service is
+// enqueued for when its hold ends. A reconcile before then would only hold
+// again (a Ready pod adds a node, so the ingress still differs and pods
+// are still starting); the event of the last pod turning Ready finds no
+// other pod starting, because the index is updated before the informer
+// hands an event to its handlers, and reconciles at once. Were the hold
+// forgotten meanwhile, the Service still reconciles when the hold would
+// have ended. With every node serving, a Service's 50 pods turn Ready one
+// by one while it is held: docs/performance.md has the reconciles per
+// Service before and after.
+//
+// Priorities (controller-runtime's priority queue): a pod's change comes
+// before the rechecks ServiceLB schedules itself (recheckPriority); only
+// the pods listed when the manager starts come with them. The records
+// carry no resource version, so controller-runtime's handlers, which
+// lower the priority of an update whose resource version did not change,
+// would lower every pod event's.
+func (r *Reconciler) podEvents() handler.EventHandler { return podEventHandler{r} }
+
+type podEventHandler struct{ r *Reconciler }
+
+// Create implements handler.EventHandler.
+func (h podEventHandler) Create(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	priority := 0
+	if e.IsInInitialList {
+		priority = handler.LowPriority
+	}
+	enqueuePod(q, e.Object, 0, priority)
+}
+
+// Update implements handler.EventHandler.
+func (h podEventHandler) Update(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	o, ok1 := e.ObjectOld.(*svclbPod)
+	n, ok2 := e.ObjectNew.(*svclbPod)
+	if ok1 && ok2 && onlyTurnedReady(o, n) {
+		if wait := time.Until(h.r.holds.until(n.Service)); wait > 0 && h.r.Pods.Starting(n.Service, n.Namespace, n.DaemonSet) {
+			enqueuePod(q, n, wait, 0)
+			return
+		}
+	}
+	enqueuePod(q, e.ObjectNew, 0, 0)
+}
+
+// Delete implements handler.EventHandler.
+func (h podEventHandler) Delete(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	enqueuePod(q, e.Object, 0, 0)
+}
+
+// Generic implements handler.EventHandler.
+func (h podEventHandler) Generic(_ context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	enqueuePod(q, e.Object, 0, 0)
+}
+
+// enqueuePod adds the Service of a svclb pod to q after the delay, with
+// the priority when q is a priority queue.
+func enqueuePod(q workqueue.TypedRateLimitingInterface[reconcile.Request], obj client.Object, after time.Duration, priority int) {
+	for _, req := range podService(context.Background(), obj) {
+		if pq, ok := q.(priorityqueue.PriorityQueue[reconcile.Request]); ok {
+			pq.AddWithOpts(priorityqueue.AddOpts{After: after, Priority: &priority}, req)
+		} else {
+			q.AddAfter(req, after)
+		}
+	}
+}
+
+// onlyTurnedReady reports whether a svclb pod's record changed only by
+// turning Ready.
+func onlyTurnedReady(o, n *svclbPod) bool {
+	return !podReady(o) && podReady(n) && n.Refused == nil && o.Node == n.Node &&
+		o.Service == n.Service && o.DaemonSet == n.DaemonSet && n.Service.Name != ""
 }
 
 // podService maps a svclb pod to its Service.
