@@ -139,10 +139,7 @@ func (r *Reconciler) creationFailure(ctx context.Context, key types.NamespacedNa
 	st := ds.Status
 	if st.ObservedGeneration < ds.Generation || st.DesiredNumberScheduled == 0 {
 		// The controller has not looked at it yet, or wants no pod.
-		if age < podsWatch {
-			return pending{}, podsDeadline, nil
-		}
-		return pending{}, 0, nil
+		return pending{}, behindRecheck(age), nil
 	}
 	if st.CurrentNumberScheduled > 0 || st.NumberMisscheduled > 0 {
 		return pending{}, 0, nil
@@ -164,6 +161,22 @@ func (r *Reconciler) creationFailure(ctx context.Context, key types.NamespacedNa
 	}
 	return pending{action: actionCreatePods, failed: true, reason: fmt.Sprintf(
 		"the DaemonSet controller cannot create the pods of the svclb DaemonSet %s: %s", key, msg)}, failingRecheck, nil
+}
+
+// behindRecheck returns when to look again at a DaemonSet of age (since
+// wharf applied it) that the DaemonSet controller has not looked at yet,
+// or 0 once podsWatch has passed. The longer the controller has been
+// behind, the longer it likely stays behind: the next look is as far off
+// as the DaemonSet is old, between podsDeadline and podsBehindRecheck.
+// With every node serving 500 Services, the DaemonSet controller took
+// minutes to reach the last DaemonSets, and a look every podsDeadline was
+// half of ServiceLB's reconciles and reads (make bench POOL=all,
+// docs/performance.md).
+func behindRecheck(age time.Duration) time.Duration {
+	if age >= podsWatch {
+		return 0
+	}
+	return min(max(age, podsDeadline), podsBehindRecheck)
 }
 
 // failedCreateMessage returns the note of the newest FailedCreate Event of

@@ -154,3 +154,23 @@ func TestPodsToCome(t *testing.T) {
 		t.Errorf("podsToCome without pods = %d, want 3", got)
 	}
 }
+
+// TestBehindRecheck: a DaemonSet the DaemonSet controller has not looked at
+// is looked at again sooner while it is young, at most podsBehindRecheck
+// apart, and not at all after podsWatch: half the reads of a look every
+// podsDeadline.
+func TestBehindRecheck(t *testing.T) {
+	looks := 0
+	for age := podsDeadline; age < podsWatch; age += behindRecheck(age) {
+		looks++
+		if d := behindRecheck(age); d < podsDeadline || d > podsBehindRecheck {
+			t.Fatalf("at %v the next look is %v away", age, d)
+		}
+	}
+	if every := int(podsWatch / podsDeadline); looks > every/2+1 {
+		t.Errorf("%d looks within %v, want at most %d", looks, podsWatch, every/2+1)
+	}
+	if d := behindRecheck(podsWatch); d != 0 {
+		t.Errorf("after %v the next look is %v away, want none", podsWatch, d)
+	}
+}
