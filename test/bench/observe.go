@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -222,6 +223,46 @@ func (o *Observer) latencies(ingress map[string]time.Time, ready map[string]map[
 	}
 	slices.Sort(out)
 	return out
+}
+
+// SlowService is one Service's status latency in detail: the times of its
+// last svclb pod turning Ready and of its full ingress, as the API server
+// recorded them (one-second resolution) and as the observer saw them.
+type SlowService struct {
+	Service          string    `json:"service"`
+	LastPod          string    `json:"lastPod"`
+	PodReadyWritten  time.Time `json:"podReadyWritten"`
+	PodReadySeen     time.Time `json:"podReadySeen"`
+	IngressWritten   time.Time `json:"ingressWritten"`
+	IngressSeen      time.Time `json:"ingressSeen"`
+	LatencySeconds   float64   `json:"latencySeconds"`
+	ServerLatencySec float64   `json:"serverLatencySeconds"`
+}
+
+// Slowest returns the n Services of the longest ServerStatusLatencies,
+// slowest first, to find them in the manager's log.
+func (o *Observer) Slowest(n int) []SlowService {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []SlowService
+	for svc, at := range o.ingressWritten {
+		pods := o.podReadyServer[svc]
+		if len(pods) < o.want[svc] || at.IsZero() {
+			continue
+		}
+		s := SlowService{Service: svc, IngressWritten: at, IngressSeen: o.ingressAt[svc]}
+		for name, t := range pods {
+			if t.After(s.PodReadyWritten) {
+				s.LastPod, s.PodReadyWritten = name, t
+			}
+		}
+		s.PodReadySeen = o.podReady[svc][s.LastPod]
+		s.ServerLatencySec = at.Sub(s.PodReadyWritten).Seconds()
+		s.LatencySeconds = round3(s.IngressSeen.Sub(s.PodReadySeen).Seconds())
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b SlowService) int { return cmp.Compare(b.ServerLatencySec, a.ServerLatencySec) })
+	return out[:min(n, len(out))]
 }
 
 // ReadySpreads returns, per Service with all its pods Ready, the time

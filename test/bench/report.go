@@ -63,6 +63,9 @@ type PhaseResult struct {
 	// pods Ready and gave the Service its ingress), to one second: it
 	// leaves out the observer's watch delays.
 	ServerStatusLatency Latency `json:"serverStatusLatency"`
+	// Slowest are the Services of the longest ServerStatusLatency, in
+	// detail, slowest first.
+	Slowest []SlowService `json:"slowest,omitempty"`
 	// ReadySpread is, per Service, the time from its first svclb pod
 	// turning Ready to its last: the cluster's pace, which decides how many
 	// ingress writes publishing each Ready node without delay would take.

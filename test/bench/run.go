@@ -203,6 +203,7 @@ func measureConvergence(ctx context.Context, env *Env, proxy *Proxy, opts Option
 		CreateSeconds:       round3(created.Sub(start).Seconds()),
 		StatusLatency:       latency(obs.StatusLatencies()),
 		ServerStatusLatency: latency(obs.ServerStatusLatencies()),
+		Slowest:             obs.Slowest(10),
 		ReadySpread:         latency(obs.ReadySpreads()),
 		Convergence:         countRequests(proxy.Requests(), start, end.Add(opts.Settle), opts.Scale.Services),
 		Curve:               curve(obs.Timeline(), start, 400),
