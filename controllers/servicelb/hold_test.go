@@ -212,6 +212,11 @@ func TestPodEventPriority(t *testing.T) {
 		{name: "deleted", want: 0, add: func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			r.podEvents().Delete(context.Background(), event.DeleteEvent{Object: podRecord(ready)}, q)
 		}},
+		{name: "relabelled: the Service it left", want: 0, add: func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			moved := ready.DeepCopy()
+			moved.Labels[SvcNameLabel] = "other"
+			r.podEvents().Update(context.Background(), event.UpdateEvent{ObjectOld: podRecord(ready), ObjectNew: podRecord(moved)}, q)
+		}},
 		{name: "listed at start", want: handler.LowPriority, add: func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			r.podEvents().Create(context.Background(), event.CreateEvent{Object: podRecord(ready), IsInInitialList: true}, q)
 		}},

@@ -68,11 +68,19 @@ func (d slimPodDecoder) Decode(data []byte, defaults *schema.GroupVersionKind, i
 		if err != nil {
 			return nil, nil, fmt.Errorf("decode pod: %w", err)
 		}
+		if out, ok := into.(*corev1.Pod); ok {
+			*out = *pod
+			return out, &gvk, nil
+		}
 		return pod, &gvk, nil
 	}
 	list, err := slimPodList(raw)
 	if err != nil {
 		return nil, nil, fmt.Errorf("decode pod list: %w", err)
+	}
+	if out, ok := into.(*corev1.PodList); ok {
+		*out = *list
+		return out, &gvk, nil
 	}
 	return list, &gvk, nil
 }

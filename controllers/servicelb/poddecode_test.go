@@ -103,6 +103,13 @@ func TestSlimPodsKeepWhatTheIndexReads(t *testing.T) {
 			t.Errorf("second item: %+v, want %+v", podRecord(&got.Items[1]), podRecord(&refused))
 		}
 	})
+	t.Run("into a given Pod", func(t *testing.T) {
+		into := &corev1.Pod{}
+		obj, _, err := dec.Decode(protobufOf(t, ready), nil, into)
+		if err != nil || obj != into || into.Name != ready.Name || into.Status.PodIP != ready.Status.PodIP {
+			t.Errorf("decoded %v into %+v (%v)", obj == into, into.ObjectMeta, err)
+		}
+	})
 	t.Run("any other kind is client-go's", func(t *testing.T) {
 		status := &metav1.Status{Status: metav1.StatusFailure, Code: 410, Reason: metav1.StatusReasonExpired, Message: "too old resource version"}
 		obj, _, err := dec.Decode(protobufOf(t, status), nil, nil)

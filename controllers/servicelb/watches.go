@@ -316,6 +316,8 @@ func (h podEventHandler) Update(_ context.Context, e event.UpdateEvent, q workqu
 			return
 		}
 	}
+	// A pod relabelled to another Service leaves the one it served.
+	enqueuePod(q, e.ObjectOld, 0, 0)
 	enqueuePod(q, e.ObjectNew, 0, 0)
 }
 
