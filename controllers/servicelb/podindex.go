@@ -180,11 +180,11 @@ func (x *PodIndex) Of(svc types.NamespacedName) []*svclbPod {
 
 // Starting reports whether a pod of svc made by the DaemonSet ds (in
 // namespace ns) is still starting in the index: neither Ready, nor being
-// deleted, nor refused by the scheduler (see startingPods).
+// deleted, nor refused by the scheduler (podStarting).
 func (x *PodIndex) Starting(svc types.NamespacedName, ns, ds string) bool {
 	objs, _ := x.informer.GetIndexer().ByIndex(byServiceIndex, svc.String())
 	for _, o := range objs {
-		if p, ok := o.(*svclbPod); ok && p.Namespace == ns && p.DaemonSet == ds && startingPods([]*svclbPod{p}) == 1 {
+		if p, ok := o.(*svclbPod); ok && p.Namespace == ns && p.DaemonSet == ds && podStarting(p) {
 			return true
 		}
 	}

@@ -38,17 +38,21 @@ type observation struct {
 	recheck time.Duration
 }
 
-// startingPods counts the pods that are neither Ready, nor being deleted,
-// nor unschedulable.
+// startingPods counts the pods that are starting (podStarting).
 func startingPods(pods []*svclbPod) int {
 	n := 0
 	for _, p := range pods {
-		if podReady(p) || !p.DeletionTimestamp.IsZero() || p.Refused != nil {
-			continue
+		if podStarting(p) {
+			n++
 		}
-		n++
 	}
 	return n
+}
+
+// podStarting reports whether a pod is neither Ready, nor being deleted,
+// nor unschedulable.
+func podStarting(p *svclbPod) bool {
+	return !podReady(p) && p.DeletionTimestamp.IsZero() && p.Refused == nil
 }
 
 // serve keeps the finalizer on svc, applies its DaemonSet, removes stale
