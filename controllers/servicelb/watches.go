@@ -316,8 +316,10 @@ func (h podEventHandler) Update(_ context.Context, e event.UpdateEvent, q workqu
 			return
 		}
 	}
-	// A pod relabelled to another Service leaves the one it served.
-	enqueuePod(q, e.ObjectOld, 0, 0)
+	if ok1 && ok2 && o.Service != n.Service {
+		// A pod relabelled to another Service leaves the one it served.
+		enqueuePod(q, o, 0, 0)
+	}
 	enqueuePod(q, e.ObjectNew, 0, 0)
 }
 

@@ -213,16 +213,22 @@ func (o *Observer) latencies(ingress map[string]time.Time, ready map[string]map[
 		if len(pods) < o.want[svc] || at.IsZero() {
 			continue
 		}
-		var last time.Time
-		for _, t := range pods {
-			if t.After(last) {
-				last = t
-			}
-		}
+		_, last := lastReady(pods)
 		out = append(out, max(at.Sub(last), 0))
 	}
 	slices.Sort(out)
 	return out
+}
+
+// lastReady returns the pod of pods (pod -> time turned Ready) that
+// turned Ready last, and when.
+func lastReady(pods map[string]time.Time) (name string, at time.Time) {
+	for pod, t := range pods {
+		if t.After(at) {
+			name, at = pod, t
+		}
+	}
+	return name, at
 }
 
 // SlowService is one Service's status latency in detail: the times of its
@@ -251,11 +257,7 @@ func (o *Observer) Slowest(n int) []SlowService {
 			continue
 		}
 		s := SlowService{Service: svc, IngressWritten: at, IngressSeen: o.ingressAt[svc]}
-		for name, t := range pods {
-			if t.After(s.PodReadyWritten) {
-				s.LastPod, s.PodReadyWritten = name, t
-			}
-		}
+		s.LastPod, s.PodReadyWritten = lastReady(pods)
 		s.PodReadySeen = o.podReady[svc][s.LastPod]
 		s.ServerLatencySec = at.Sub(s.PodReadyWritten).Seconds()
 		s.LatencySeconds = round3(s.IngressSeen.Sub(s.PodReadySeen).Seconds())
