@@ -71,10 +71,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		_, err := r.deleteDaemonSets(ctx, req.NamespacedName, nil, types.NamespacedName{})
 		return ctrl.Result{}, err
 	}
-	if r.stale.stale(req.NamespacedName, svc.ResourceVersion) {
-		// The cache has not seen our last write yet; its event comes next.
-		return ctrl.Result{}, nil
-	}
+	// The Service as the reconciler's last write left it, while the cache
+	// has not caught up with that write.
+	svc = r.stale.latest(req.NamespacedName, svc)
 	if hasLegacyFinalizer(svc) {
 		// Its event brings the Service back.
 		return ctrl.Result{}, r.removeLegacyFinalizer(ctx, svc)
