@@ -138,6 +138,11 @@ type Requests struct {
 	// FailedByResource splits them as "verb resource code".
 	Failed           int            `json:"failed"`
 	FailedByResource map[string]int `json:"failedByResource,omitempty"`
+	// StatusWriteLatency is how long the API server took to answer the
+	// Services' status writes (services/status patches and updates), as
+	// the proxy saw them: the part of a Service's latency to its ingress
+	// that the write itself takes.
+	StatusWriteLatency *Latency `json:"statusWriteLatency,omitempty"`
 }
 
 // ManagerCost is what the manager process used.
@@ -191,6 +196,7 @@ type Target struct {
 func countRequests(reqs []Request, from, to time.Time, n int) Requests {
 	out := Requests{Seconds: to.Sub(from).Seconds(), ByVerb: map[string]int{}, WritesByResource: map[string]int{}}
 	events := 0
+	var statusWrites []time.Duration
 	for _, r := range reqs {
 		if r.At.Before(from) || !r.At.Before(to) {
 			continue
@@ -211,6 +217,14 @@ func countRequests(reqs []Request, from, to time.Time, n int) Requests {
 		if isEvent(r.Resource) {
 			events++
 		}
+		if r.Resource == "services/status" {
+			statusWrites = append(statusWrites, r.Took)
+		}
+	}
+	if len(statusWrites) > 0 {
+		slices.Sort(statusWrites)
+		l := latency(statusWrites)
+		out.StatusWriteLatency = &l
 	}
 	if n > 0 {
 		out.WritesPerServiceByKind = map[string]float64{}

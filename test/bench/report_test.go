@@ -106,9 +106,9 @@ func TestServicePortsAvoidReservedPorts(t *testing.T) {
 // under the wrong kind would pass or fail the wrong target.
 func TestWritesSplitByKind(t *testing.T) {
 	reqs := []Request{
-		{Verb: "patch", Resource: "services/status", Code: 200},
-		{Verb: "patch", Resource: "services/status", Code: 200},
-		{Verb: "patch", Resource: "services", Code: 200},
+		{Verb: "patch", Resource: "services/status", Code: 200, Took: 300 * time.Millisecond},
+		{Verb: "patch", Resource: "services/status", Code: 200, Took: 10 * time.Millisecond},
+		{Verb: "patch", Resource: "services", Code: 200, Took: 5 * time.Second},
 		{Verb: "patch", Resource: "apps/daemonsets", Code: 200},
 		{Verb: "create", Resource: "events.k8s.io/events", Code: 201},
 		{Verb: "patch", Resource: "networking.wharf.dev/clusternetworkings/status", Code: 200},
@@ -118,9 +118,14 @@ func TestWritesSplitByKind(t *testing.T) {
 	for i := range reqs {
 		reqs[i].At = now
 	}
-	got := countRequests(reqs, now.Add(-time.Second), now.Add(time.Second), 2).WritesPerServiceByKind
+	counts := countRequests(reqs, now.Add(-time.Second), now.Add(time.Second), 2)
+	got := counts.WritesPerServiceByKind
 	want := map[string]float64{"status": 1, "finalizer": 0.5, "daemonset": 0.5, "events": 0.5, "clusternetworking": 0.5}
 	if !maps.Equal(got, want) {
 		t.Errorf("writes by kind = %v, want %v", got, want)
+	}
+	// Only the status writes' answers count in their latency.
+	if l := counts.StatusWriteLatency; l == nil || l.Count != 2 || l.P50Ms != 10 || l.MaxMs != 300 {
+		t.Errorf("status write latency = %+v, want 2 writes, p50 10 ms, max 300 ms", l)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 )
 
 // Options configure a bench run.
@@ -180,7 +181,11 @@ func runFloor(ctx context.Context, opts Options, k3sWrites bool) (*PhaseResult, 
 // settle time, and the time of the first create.
 func measureConvergence(ctx context.Context, env *Env, proxy *Proxy, opts Options, logf func(string, ...any)) (*PhaseResult, time.Time, error) {
 	obs := NewObserver(env.ExpectedIPs())
-	if err := obs.Start(ctx, env.Client); err != nil {
+	watches, err := kubernetes.NewForConfig(proxy.ObserverConfig())
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("observer client: %w", err)
+	}
+	if err := obs.Start(ctx, watches); err != nil {
 		return nil, time.Time{}, err
 	}
 	load0 := loadAverage()
