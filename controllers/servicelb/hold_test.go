@@ -194,6 +194,7 @@ func TestHeldPodEvents(t *testing.T) {
 
 // TestPodEventPriority: a svclb pod's change is queued before the rechecks
 // ServiceLB schedules itself; only the pods listed at start come with them.
+// A pod that can complete its Service's ingress is queued before the rest.
 // The records carry no resource version, so controller-runtime's own
 // handlers queued every pod event at the low priority of an unchanged one.
 func TestPodEventPriority(t *testing.T) {
@@ -201,13 +202,25 @@ func TestPodEventPriority(t *testing.T) {
 	bound := svclbPodFixture()
 	bound.Status.Conditions[0].Status = corev1.ConditionFalse
 	ready := svclbPodFixture()
+	// withOther has another pod of the same DaemonSet starting.
+	withOther := &Reconciler{Pods: newPodIndex(&toolscache.ListWatch{})}
+	other := bound.DeepCopy()
+	other.Name, other.Spec.NodeName = "svclb-web-1-other", "n2"
+	for _, p := range []*corev1.Pod{other, ready} {
+		if err := withOther.Pods.informer.GetIndexer().Add(podRecord(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
 		name string
 		add  func(q workqueue.TypedRateLimitingInterface[reconcile.Request])
 		want int
 	}{
-		{name: "turned Ready", want: 0, add: func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		{name: "turned Ready, no other pod starting: can complete the ingress", want: ingressPriority, add: func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			r.podEvents().Update(context.Background(), event.UpdateEvent{ObjectOld: podRecord(bound), ObjectNew: podRecord(ready)}, q)
+		}},
+		{name: "turned Ready, another pod starting", want: 0, add: func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			withOther.podEvents().Update(context.Background(), event.UpdateEvent{ObjectOld: podRecord(bound), ObjectNew: podRecord(ready)}, q)
 		}},
 		{name: "deleted", want: 0, add: func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			r.podEvents().Delete(context.Background(), event.DeleteEvent{Object: podRecord(ready)}, q)
