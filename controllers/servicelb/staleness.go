@@ -15,8 +15,8 @@ import (
 // write yet, decides from that returned copy instead: the Service as the
 // API server had it at the write, not an older one. Without it, such a
 // reconcile would wait for the watch event of the write, which a loaded
-// API server delivers seconds late (make bench POOL=all: the last pod of
-// a Service turning Ready right after its partial ingress was written).
+// API server delivers late (make bench POOL=all: 109 of 6,343 reconciles
+// waited for it, up to 0.32 s).
 //
 // It only saves time and work: deciding from the cache's older copy, a
 // reconcile's writes, all conditional on that copy's resource version,

@@ -150,8 +150,8 @@ const ObserverAgent = "wharfbench-observer"
 // ObserverConfig returns the configuration of the observer's watches. They
 // go through the proxy, uncounted, so that the observer sees the API
 // server through the same hop as the manager: watching the API server
-// directly, the observer saw a svclb pod turn Ready 0.5 to 1.8 s before
-// the manager did when the machine was saturated, and counted that as the
+// directly, the observer saw svclb pods turn Ready up to 1.8 s before the
+// manager did when the machine was saturated, and counted that as the
 // manager's latency.
 func (p *Proxy) ObserverConfig() *rest.Config {
 	cfg := p.Config(-1, 0)
