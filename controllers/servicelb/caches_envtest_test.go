@@ -68,11 +68,7 @@ type outcome struct {
 // reconciler's own ingress write (a lagging cache): the ingress, the
 // condition, the Events and the DaemonSet come out the same.
 func TestCachesChangeNoResult(t *testing.T) {
-	env := testenv.Start(t)
-	c := env.Client
-	createNode(t, c, "master01", "10.0.0.51", nil)
-	createClusterNetworking(t, c)
-	pods, cached := startCaches(t, env)
+	c, pods, cached := startCaches(t)
 
 	kept := runCacheSteps(t, c, cached, pods, "kept", 8200, false)
 	dropped := runCacheSteps(t, c, cached, pods, "dropped", 8201, true)
@@ -84,10 +80,15 @@ func TestCachesChangeNoResult(t *testing.T) {
 	}
 }
 
-// startCaches starts a svclb pod index and an informer cache as the
-// manager's, and returns the index and a client that reads from the cache.
-func startCaches(t *testing.T, env *testenv.Env) (*servicelb.PodIndex, client.Client) {
+// startCaches starts an API server with the node master01 (10.0.0.51)
+// and the ClusterNetworking, and a svclb pod index and an informer cache as
+// the manager's. It returns a client of the API server, the index and a
+// client that reads from the cache.
+func startCaches(t *testing.T) (client.Client, *servicelb.PodIndex, client.Client) {
 	t.Helper()
+	env := testenv.Start(t)
+	createNode(t, env.Client, "master01", "10.0.0.51", nil)
+	createClusterNetworking(t, env.Client)
 	pods, err := servicelb.NewPodIndex(env.Config)
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +109,7 @@ func startCaches(t *testing.T, env *testenv.Env) (*servicelb.PodIndex, client.Cl
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pods, cached
+	return env.Client, pods, cached
 }
 
 // TestLaggingCacheDoesNotHoldBackTheIngress: a reconcile that reads the
@@ -117,11 +118,7 @@ func startCaches(t *testing.T, env *testenv.Env) (*servicelb.PodIndex, client.Cl
 // node whose pod turned Ready meanwhile is published at once, not when
 // the cache catches up.
 func TestLaggingCacheDoesNotHoldBackTheIngress(t *testing.T) {
-	env := testenv.Start(t)
-	api := env.Client
-	createNode(t, api, "master01", "10.0.0.51", nil)
-	createClusterNetworking(t, api)
-	pods, cached := startCaches(t, env)
+	api, pods, cached := startCaches(t)
 	reads := &pinnedReads{Client: cached}
 	r := &servicelb.Reconciler{Client: reads, Reader: api, Applier: apply.New(api, api, component.FieldManager),
 		Events: events.NewFakeRecorder(100), Pods: pods}
