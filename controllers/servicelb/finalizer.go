@@ -53,7 +53,7 @@ func (r *Reconciler) patchFinalizers(ctx context.Context, svc, base *corev1.Serv
 	if err := r.Client.Patch(ctx, svc, patch, client.FieldOwner(component.FieldManager)); err != nil {
 		return fmt.Errorf("update the finalizers of service %s/%s: %w", svc.Namespace, svc.Name, err)
 	}
-	r.stale.replaced(client.ObjectKeyFromObject(svc), base.ResourceVersion, svc)
+	r.stale.replaced(base.ResourceVersion, svc)
 	return nil
 }
 

@@ -125,6 +125,14 @@ func (r *Reconciler) serve(ctx context.Context, svc *corev1.Service, cfg setting
 // seconds (make bench POOL=all, docs/performance.md).
 const recheckPriority = handler.LowPriority
 
+// ingressPriority is the priority of a svclb pod turning Ready while no
+// other pod of its DaemonSet is starting: the reconcile that can complete
+// its Service's ingress, which is what a user waits for. It goes before
+// the Service and DaemonSet events (priority 0) that a burst of new
+// Services queues: behind them, that reconcile started up to 0.23 s after
+// the pod's event (make bench POOL=all, docs/performance.md).
+const ingressPriority = 1
+
 // recheck returns the result that looks at a Service again after d, or
 // not at all when d is 0, at recheckPriority.
 func recheck(d time.Duration) ctrl.Result {

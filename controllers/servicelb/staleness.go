@@ -37,9 +37,10 @@ type written struct {
 	last *corev1.Service
 }
 
-// replaced records that a write replaced resource version rv of key and
-// returned after, of which it keeps a copy without the managed fields.
-func (g *staleGuard) replaced(key types.NamespacedName, rv string, after *corev1.Service) {
+// replaced records that a write replaced resource version rv of a Service
+// and returned after, of which it keeps a copy without the managed fields.
+func (g *staleGuard) replaced(rv string, after *corev1.Service) {
+	key := types.NamespacedName{Namespace: after.Namespace, Name: after.Name}
 	last := after.DeepCopy()
 	last.ManagedFields = nil
 	g.mu.Lock()

@@ -47,6 +47,6 @@ func (r *Reconciler) writeStatus(ctx context.Context, svc *corev1.Service, w sta
 	if err := r.Client.Status().Patch(ctx, svc, client.RawPatch(types.StrategicMergePatchType, body), client.FieldOwner(component.FieldManager)); err != nil {
 		return false, fmt.Errorf("write the status of service %s/%s: %w", svc.Namespace, svc.Name, err)
 	}
-	r.stale.replaced(client.ObjectKeyFromObject(svc), before, svc)
+	r.stale.replaced(before, svc)
 	return w.setIngress, nil
 }

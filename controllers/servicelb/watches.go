@@ -329,14 +329,6 @@ func (h podEventHandler) Update(_ context.Context, e event.UpdateEvent, q workqu
 	enqueuePod(q, e.ObjectNew, 0, priority)
 }
 
-// ingressPriority is the priority of a svclb pod turning Ready while no
-// other pod of its DaemonSet is starting: the reconcile that can complete
-// its Service's ingress, which is what a user waits for. It goes before
-// the Service and DaemonSet events (priority 0) that a burst of new
-// Services queues: behind them, that reconcile started up to 0.23 s after
-// the pod's event (make bench POOL=all, docs/performance.md).
-const ingressPriority = 1
-
 // Delete implements handler.EventHandler.
 func (h podEventHandler) Delete(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 	enqueuePod(q, e.Object, 0, 0)
